@@ -1,0 +1,113 @@
+#include "sde.hpp"
+
+#include <cmath>
+#include <numbers>
+
+#include "error.hpp"
+
+namespace sde {
+
+Sde Sde::ve(double sigma_min, double sigma_max) {
+  Sde s;
+  s.kind = SdeKind::ve;
+  s.sigma_min = sigma_min;
+  s.sigma_max = sigma_max;
+  return s;
+}
+
+Sde Sde::vp(double beta_min, double beta_max) {
+  Sde s;
+  s.kind = SdeKind::vp;
+  s.beta_min = beta_min;
+  s.beta_max = beta_max;
+  return s;
+}
+
+Sde Sde::subvp(double beta_min, double beta_max) {
+  Sde s = vp(beta_min, beta_max);
+  s.kind = SdeKind::subvp;
+  return s;
+}
+
+std::string Sde::name() const {
+  switch (kind) {
+    case SdeKind::ve: return "ve";
+    case SdeKind::vp: return "vp";
+    case SdeKind::subvp: return "subvp";
+  }
+  return "?";
+}
+
+SdeKind parse_sde_kind(const std::string& s) {
+  if (s == "ve") return SdeKind::ve;
+  if (s == "vp") return SdeKind::vp;
+  if (s == "subvp" || s == "sub-vp") return SdeKind::subvp;
+  throw Error("unknown SDE '" + s + "' (expected ve, vp or subvp)");
+}
+
+double Sde::sigma(double t) const { return sigma_min * std::pow(sigma_max / sigma_min, t); }
+
+double Sde::beta(double t) const { return beta_min + t * (beta_max - beta_min); }
+
+double Sde::beta_integral(double t) const {
+  return beta_min * t + 0.5 * (beta_max - beta_min) * t * t;
+}
+
+double Sde::drift_coeff(double t) const { return kind == SdeKind::ve ? 0.0 : -0.5 * beta(t); }
+
+double Sde::diffusion(double t) const {
+  switch (kind) {
+    case SdeKind::ve: return sigma(t) * std::sqrt(2.0 * std::log(sigma_max / sigma_min));
+    case SdeKind::vp: return std::sqrt(beta(t));
+    case SdeKind::subvp: return std::sqrt(beta(t) * -std::expm1(-2.0 * beta_integral(t)));
+  }
+  return 0.0;
+}
+
+double Sde::mean_coeff(double t) const {
+  return kind == SdeKind::ve ? 1.0 : std::exp(-0.5 * beta_integral(t));
+}
+
+double Sde::std(double t) const {
+  switch (kind) {
+    case SdeKind::ve: {
+      // sqrt(sigma(t)^2 - sigma_min^2) = sigma_min sqrt(r^(2t) - 1), without cancellation.
+      return sigma_min * std::sqrt(std::expm1(2.0 * t * std::log(sigma_max / sigma_min)));
+    }
+    case SdeKind::vp: return std::sqrt(-std::expm1(-beta_integral(t)));
+    case SdeKind::subvp: return -std::expm1(-beta_integral(t));
+  }
+  return 0.0;
+}
+
+double Sde::time_of_std(double s) const {
+  if (kind == SdeKind::ve)
+    return 0.5 * std::log1p(s * s / (sigma_min * sigma_min)) / std::log(sigma_max / sigma_min);
+  // Solve beta_integral(t) = B for t >= 0.
+  const double B = kind == SdeKind::vp ? -std::log1p(-s * s) : -std::log1p(-s);
+  const double slope = beta_max - beta_min;
+  if (slope == 0.0) return B / beta_min;
+  return 2.0 * B / (beta_min + std::sqrt(beta_min * beta_min + 2.0 * slope * B));
+}
+
+double Sde::prior_std() const { return kind == SdeKind::ve ? std(T) : 1.0; }
+
+double Sde::prior_log_density(const double* x, int dim) const {
+  const double var = prior_std() * prior_std();
+  double sq = 0.0;
+  for (int i = 0; i < dim; ++i) sq += x[i] * x[i];
+  return -0.5 * dim * std::log(2.0 * std::numbers::pi * var) - 0.5 * sq / var;
+}
+
+Sde::Step Sde::transition(double t_from, double t_to) const {
+  const double r = mean_coeff(t_to) / mean_coeff(t_from);
+  const double s_from = std(t_from), s_to = std(t_to);
+  const double var = s_to * s_to - r * r * s_from * s_from;
+  return {r - 1.0, std::sqrt(std::max(var, 0.0))};
+}
+
+Sde::Step Sde::euler_step(double t, double dt) const {
+  return {drift_coeff(t) * dt, diffusion(t) * std::sqrt(std::abs(dt))};
+}
+
+}  // namespace sde

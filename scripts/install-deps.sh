@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, only those missing.
+# Idempotent: a second run installs nothing and does not touch the network.
+set -euo pipefail
+packages=(
+  build-essential cmake
+  libcli11-dev libeigen3-dev nlohmann-json3-dev libfmt-dev doctest-dev librandom123-dev
+  python3-numpy   # tests: golden .npy files and numpy.load round trips
+  gnuplot-nox     # sde-plot
+  parallel        # the sharding test runs GNU parallel as the README shows
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,205 @@
+#include "cli.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "error.hpp"
+#include "io.hpp"
+#include "parallel.hpp"
+
+namespace sde::cli {
+
+Sde SdeOptions::make() const {
+  switch (parse_sde_kind(kind)) {
+    case SdeKind::ve:
+      if (!(sigma_min > 0 && sigma_max > sigma_min))
+        throw Error("--sigma-min/--sigma-max: need 0 < sigma-min < sigma-max");
+      return Sde::ve(sigma_min, sigma_max);
+    case SdeKind::vp:
+    case SdeKind::subvp:
+      if (!(beta_min > 0 && beta_max >= beta_min))
+        throw Error("--beta-min/--beta-max: need 0 < beta-min <= beta-max");
+      return parse_sde_kind(kind) == SdeKind::vp ? Sde::vp(beta_min, beta_max)
+                                                 : Sde::subvp(beta_min, beta_max);
+  }
+  throw Error("unknown SDE");
+}
+
+Tool::Tool(std::string name, const std::string& description)
+    : name_(std::move(name)), app_(description, name_), threads_(hardware_threads()) {
+  app_.set_version_flag("--version", std::string(name_) + " " + SDE_VERSION);
+  app_.add_option("--threads", threads_, "Worker threads (output does not depend on it)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app_.add_option("--summary", summary_path_, "Write a JSON run summary to FILE");
+  app_.add_flag("-q,--quiet", quiet_, "No progress or notes on stderr");
+}
+
+OutputOptions& Tool::add_output() {
+  output_ = std::make_unique<OutputOptions>();
+  app_.add_option("-o,--output", output_->path, "Output .npy file ('-' for stdout)")
+      ->capture_default_str();
+  app_.add_option("--dtype", output_->dtype, "Output dtype")
+      ->check(CLI::IsMember({"f4", "f8"}))
+      ->capture_default_str();
+  return *output_;
+}
+
+std::uint64_t& Tool::add_seed() {
+  app_.add_option("--seed", seed_, "Random seed")->capture_default_str();
+  return seed_;
+}
+
+SdeOptions& Tool::add_sde() {
+  sde_ = std::make_unique<SdeOptions>();
+  auto* group = app_.add_option_group("SDE");
+  group->add_option("--sde", sde_->kind, "SDE: ve, vp or subvp")
+      ->check(CLI::IsMember({"ve", "vp", "subvp"}))
+      ->capture_default_str();
+  group->add_option("--sigma-min", sde_->sigma_min, "VE sigma(0)")->capture_default_str();
+  group->add_option("--sigma-max", sde_->sigma_max, "VE sigma(1)")->capture_default_str();
+  group->add_option("--beta-min", sde_->beta_min, "VP/sub-VP beta(0)")->capture_default_str();
+  group->add_option("--beta-max", sde_->beta_max, "VP/sub-VP beta(1)")->capture_default_str();
+  return *sde_;
+}
+
+Shard& Tool::add_shard() {
+  shard_ = std::make_unique<Shard>();
+  app_.add_option_function<std::string>(
+          "--shard",
+          [this](const std::string& text) {
+            std::size_t k = 0, n = 0;
+            char slash = 0, extra = 0;
+            if (std::sscanf(text.c_str(), "%zu%c%zu%c", &k, &slash, &n, &extra) != 3 ||
+                slash != '/' || n == 0 || k >= n)
+              throw CLI::ValidationError("--shard", "expected k/n with 0 <= k < n, got '" + text + "'");
+            shard_->index = k;
+            shard_->count = n;
+          },
+          "Produce only shard k of n: rows [k*N/n, (k+1)*N/n) of the full run")
+      ->type_name("k/n");
+  return *shard_;
+}
+
+std::string& Tool::add_mixture(bool required) {
+  mixture_ = std::make_unique<std::string>();
+  auto* opt = app_.add_option("--mixture", *mixture_, "Gaussian-mixture spec (JSON)");
+  if (required) opt->required();
+  return *mixture_;
+}
+
+namespace {
+
+// Every option's value as JSON: numbers stay numbers, flags booleans.
+Json settings_of(const CLI::App& app) {
+  Json settings = Json::object();
+  for (const CLI::Option* opt : app.get_options()) {
+    const std::string name = opt->get_name(false, true);
+    if (name.empty() || name == "--help" || name == "--version" || name == "--summary") continue;
+    std::string key = opt->get_single_name();
+    const auto& results = opt->results();
+    std::string value = results.empty() ? opt->get_default_str() : results.back();
+    if (opt->get_type_size() == 0) {  // a flag
+      settings[key] = opt->count() > 0;
+      continue;
+    }
+    char* end = nullptr;
+    const double number = std::strtod(value.c_str(), &end);
+    if (!value.empty() && end && *end == '\0')
+      settings[key] = number;
+    else
+      settings[key] = value;
+  }
+  for (const CLI::App* sub : app.get_subcommands()) settings.update(settings_of(*sub));
+  return settings;
+}
+
+class TerminalProgress final : public Progress {
+public:
+  TerminalProgress(std::string what, std::size_t total)
+      : what_(std::move(what)), total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~TerminalProgress() override { std::fprintf(stderr, "\r\033[K"); }
+
+  void advance(std::size_t n) override {
+    const std::size_t done = done_ += n;
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const double fraction = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1;
+    const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+    std::fprintf(stderr, "\r\033[K%s %3.0f%% (%zu/%zu) %.1fs elapsed, ETA %.1fs", what_.c_str(),
+                 100 * fraction, done, total_, elapsed, eta);
+    std::fflush(stderr);
+  }
+
+private:
+  std::string what_;
+  std::size_t total_;
+  std::atomic<std::size_t> done_{0};
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point start_, last_{};
+};
+
+}  // namespace
+
+std::unique_ptr<Progress> Tool::progress(const std::string& what, std::size_t total) const {
+  if (quiet_ || !isatty(STDERR_FILENO)) return std::make_unique<NoProgress>();
+  return std::make_unique<TerminalProgress>(what, total);
+}
+
+int Tool::run(int argc, char** argv, const std::function<void()>& body) {
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app_.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << name_ << ": " << e.what() << "\n";
+    std::cerr << "Run with --help for more information.\n";
+    return 2;
+  }
+  try {
+    const auto start = std::chrono::steady_clock::now();
+    summary_ = Json{{"tool", name_}, {"version", SDE_VERSION}, {"settings", settings_of(app_)}};
+    if (app_.get_option_no_throw("--seed")) summary_["seed"] = seed_;
+    body();
+    summary_["seconds"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!summary_path_.empty()) {
+      OutputFile file(summary_path_, /*binary=*/false);
+      file.stream() << summary_.dump(2) << "\n";
+      file.commit();
+    }
+    return 0;
+  } catch (const Error& e) {
+    std::cerr << name_ << ": " << e.message() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << name_ << ": " << e.what() << "\n";
+  }
+  return 1;
+}
+
+void write_array(const OutputOptions& out, const std::vector<std::size_t>& shape,
+                 const double* data) {
+  try {
+    OutputFile file(out.path);
+    write_npy(file.stream(), shape, data, out.type());
+    file.commit();
+  } catch (const Error& e) {
+    throw e.with_file(out.path == "-" ? "<stdout>" : out.path);
+  }
+}
+
+void write_matrix(const OutputOptions& out, const Matrix& x) {
+  write_array(out, {static_cast<std::size_t>(x.rows()), static_cast<std::size_t>(x.cols())},
+              x.data());
+}
+
+void note(const Tool& tool, const std::string& text) {
+  if (!tool.quiet()) std::cerr << tool.name() << ": " << text << "\n";
+}
+
+}  // namespace sde::cli
