@@ -10,4 +10,12 @@ using Vector = Eigen::VectorXd;
 using RowVector = Eigen::RowVectorXd;
 using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// Views that bind to a whole Matrix or to a block of its top rows without a
+// copy (a row-major block of whole rows is contiguous), so batched math can
+// work on the active part of a preallocated buffer.
+using MatrixRef = Eigen::Ref<Matrix>;
+using ConstMatrixRef = Eigen::Ref<const Matrix>;
+using VectorRef = Eigen::Ref<Vector>;
+using ConstVectorRef = Eigen::Ref<const Vector>;
+
 }  // namespace sde
