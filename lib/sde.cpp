@@ -80,14 +80,33 @@ double Sde::std(double t) const {
   return 0.0;
 }
 
+namespace {
+// The t >= 0 with beta_min t + (beta_max - beta_min) t^2 / 2 = B, in the
+// cancellation-free form of the quadratic formula.
+double time_of_beta_integral(const Sde& s, double B) {
+  const double slope = s.beta_max - s.beta_min;
+  return 2.0 * B / (s.beta_min + std::sqrt(s.beta_min * s.beta_min + 2.0 * slope * B));
+}
+}  // namespace
+
 double Sde::time_of_std(double s) const {
   if (kind == SdeKind::ve)
     return 0.5 * std::log1p(s * s / (sigma_min * sigma_min)) / std::log(sigma_max / sigma_min);
-  // Solve beta_integral(t) = B for t >= 0.
-  const double B = kind == SdeKind::vp ? -std::log1p(-s * s) : -std::log1p(-s);
-  const double slope = beta_max - beta_min;
-  if (slope == 0.0) return B / beta_min;
-  return 2.0 * B / (beta_min + std::sqrt(beta_min * beta_min + 2.0 * slope * B));
+  return time_of_beta_integral(*this, kind == SdeKind::vp ? -std::log1p(-s * s) : -std::log1p(-s));
+}
+
+double Sde::lambda(double t) const { return std::log(mean_coeff(t) / std(t)); }
+
+double Sde::time_of_lambda(double lam) const {
+  // The noise-to-signal ratio s/m = exp(-lambda): VE s; VP sqrt(e^B - 1);
+  // sub-VP e^{B/2} - e^{-B/2} = 2 sinh(B/2).
+  const double ratio = std::exp(-lam);
+  switch (kind) {
+    case SdeKind::ve: return time_of_std(ratio);
+    case SdeKind::vp: return time_of_beta_integral(*this, std::log1p(ratio * ratio));
+    case SdeKind::subvp: return time_of_beta_integral(*this, 2.0 * std::asinh(0.5 * ratio));
+  }
+  return 0.0;
 }
 
 double Sde::prior_std() const { return kind == SdeKind::ve ? std(T) : 1.0; }

@@ -39,6 +39,10 @@ struct Sde {
   // The time at which std(t) equals s (inverse of std; s in (0, std(T)]).
   // Annealed Langevin uses it to map a noise level to a model time.
   double time_of_std(double s) const;
+  // Half log signal-to-noise ratio lambda(t) = log(m(t)/s(t)), decreasing in
+  // t (the variable of DDIM and DPM-Solver), and its inverse.
+  double lambda(double t) const;
+  double time_of_lambda(double lambda) const;
   // VP/sub-VP beta(t) and its integral from 0 to t.
   double beta(double t) const;
   double beta_integral(double t) const;

@@ -91,6 +91,19 @@ TEST_CASE("time_of_std inverts std") {
   }
 }
 
+TEST_CASE("time_of_lambda inverts the log signal-to-noise ratio") {
+  for (const Sde& s : all_sdes()) {
+    CAPTURE(s.name());
+    double prev = INFINITY;
+    for (double t : {1e-5, 1e-3, 0.2, 0.6, 1.0}) {
+      CAPTURE(t);
+      CHECK(s.lambda(t) < prev);  // strictly decreasing
+      prev = s.lambda(t);
+      CHECK(s.time_of_lambda(s.lambda(t)) == doctest::Approx(t).epsilon(1e-9));
+    }
+  }
+}
+
 TEST_CASE("transition kernels compose and start from the perturbation kernel") {
   for (const Sde& s : all_sdes()) {
     CAPTURE(s.name());
