@@ -1,0 +1,91 @@
+// Sampling by reversing an SDE (Song et al. 2021, Sections 3.2, 4 and
+// Appendices D-G): predictor-corrector samplers, the probability-flow ODE,
+// and the fast solvers after the paper (DDIM, DPM-Solver++).
+//
+// All samplers work on any ScoreModel (the exact mixture oracle or a
+// network). Row i of a run (global index first_row + i) draws its prior
+// point from Stream(seed, Purpose::prior, i) and the noise of step j from
+// Stream(seed, Purpose::noise, i, j) (Purpose::corrector for corrector
+// steps), and every step is computed row by row, so the samples are the
+// same for any --threads and a shard equals the same rows of the full run.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ode.hpp"
+#include "progress.hpp"
+#include "score.hpp"
+#include "types.hpp"
+
+namespace sde {
+
+enum class Predictor { reverse_diffusion, euler_maruyama, ancestral, none };
+enum class Corrector { langevin, ald, none };
+enum class OdeSolver { dopri5, euler, heun };
+enum class Schedule { uniform, logsnr, karras };
+
+Predictor parse_predictor(const std::string& s);
+Corrector parse_corrector(const std::string& s);
+OdeSolver parse_ode_solver(const std::string& s);
+Schedule parse_schedule(const std::string& s);
+
+struct SampleRun {
+  std::uint64_t seed = 0;
+  std::uint64_t first_row = 0;  // global index of the first row (for shards)
+  int threads = 1;
+  int trajectory_frames = 0;  // K > 0: record K frames of the reverse process
+  // Prior draws are replaced by these rows when given (latent decoding):
+  // x(T) of row i is latent.row(i).
+  const Matrix* latent = nullptr;
+};
+
+struct SampleResult {
+  Matrix x;                         // N x d
+  Matrix trajectory;                // (K N) x d, frame k in rows [k N, (k+1) N)
+  std::vector<double> frame_times;  // time of each frame
+  std::vector<int> nfe;             // score evaluations per row
+};
+
+struct PcOptions {
+  Predictor predictor = Predictor::reverse_diffusion;
+  Corrector corrector = Corrector::langevin;
+  int steps = 1000;           // N predictor steps from T to eps
+  int corrector_steps = 1;    // M corrector steps before each predictor step
+  double snr = 0.16;          // target signal-to-noise ratio r of the corrector
+  double eps = -1;            // smallest time; < 0 means the SDE's default
+  bool denoise = true;        // final Tweedie step E[x(0) | x(eps)]
+};
+
+struct OdeSampleOptions {
+  OdeSolver solver = OdeSolver::dopri5;
+  OdeOptions tolerances;  // dopri5
+  int steps = 100;        // euler, heun
+  double eps = -1;
+  bool denoise = true;
+};
+
+struct FastOptions {
+  int steps = 20;
+  int order = 2;      // DPM-Solver++ multistep order (1, 2 or 3)
+  double eta = 0.0;   // DDIM stochasticity (0: deterministic)
+  Schedule schedule = Schedule::logsnr;
+  std::vector<double> times;  // explicit decreasing times (overrides schedule)
+  double eps = -1;
+  bool denoise = true;
+};
+
+// n rows of samples.
+SampleResult sample_pc(const ScoreModel& model, std::size_t n, const PcOptions& options,
+                       const SampleRun& run, Progress& progress);
+SampleResult sample_ode(const ScoreModel& model, std::size_t n, const OdeSampleOptions& options,
+                        const SampleRun& run, Progress& progress);
+SampleResult sample_ddim(const ScoreModel& model, std::size_t n, const FastOptions& options,
+                         const SampleRun& run, Progress& progress);
+SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const FastOptions& options,
+                               const SampleRun& run, Progress& progress);
+
+// The decreasing time grid T = t_0 > ... > t_steps = eps of a fast solver.
+std::vector<double> time_grid(const Sde& sde, const FastOptions& options);
+
+}  // namespace sde

@@ -1,0 +1,136 @@
+// Every sampler against the exact mixture oracle: with the exact score, the
+// only error left is the sampler's own, so its samples must be
+// indistinguishable from exact draws at the sample sizes used here.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "metrics.hpp"
+#include "sample.hpp"
+
+using namespace sde;
+
+namespace {
+
+GaussianMixture two_d_mixture() {
+  // Unequal weights, one full anisotropic covariance.
+  Matrix means(3, 2);
+  means << -2, 0, 2, 1, 0, -2.5;
+  Matrix c0(2, 2), c1(2, 2), c2(2, 2);
+  c0 << 0.3, 0.2, 0.2, 0.4;
+  c1 << 0.2, 0, 0, 0.2;
+  c2 << 0.5, -0.1, -0.1, 0.1;
+  return GaussianMixture({0.5, 0.3, 0.2}, means, {c0, c1, c2});
+}
+
+// Component weights by mean posterior within 4 SE (binomial sqrt(w(1-w)/N),
+// an upper bound for the posterior average) and mean log-density within 4 SE
+// of a fresh exact sample of the same size (SE of the difference
+// sqrt(2 var/N)).
+void check_indistinguishable(const Matrix& x, const GaussianMixture& mix, const std::string& what) {
+  CAPTURE(what);
+  REQUIRE(x.allFinite());
+  const double N = static_cast<double>(x.rows());
+  const MixtureFit fit = fit_to_mixture(x, mix);
+  for (int k = 0; k < mix.components(); ++k) {
+    const double w = mix.weights()[static_cast<std::size_t>(k)];
+    CAPTURE(k);
+    CHECK(std::abs(fit.weights[static_cast<std::size_t>(k)] - w) <= 4 * std::sqrt(w * (1 - w) / N));
+  }
+  Matrix exact(x.rows(), x.cols());
+  mix.sample(12345, 0, exact);
+  const MixtureFit ref = fit_to_mixture(exact, mix);
+  const double se = std::sqrt(fit.log_density_se * fit.log_density_se +
+                              ref.log_density_se * ref.log_density_se);
+  CHECK(std::abs(fit.mean_log_density - ref.mean_log_density) <= 4 * se);
+}
+
+std::vector<Sde> sdes() { return {Sde::ve(), Sde::vp(), Sde::subvp()}; }
+
+}  // namespace
+
+TEST_CASE("PC samplers with the exact score reproduce the mixture") {
+  const GaussianMixture mix = two_d_mixture();
+  NoProgress quiet;
+  SampleRun run;
+  run.threads = 2;
+  for (const Sde& s : sdes()) {
+    const MixtureScore oracle(mix, s);
+    PcOptions o;
+    o.steps = 500;
+    check_indistinguishable(sample_pc(oracle, 4000, o, run, quiet).x, mix,
+                            "pc rd+langevin " + s.name());
+    o.predictor = Predictor::ancestral;
+    o.corrector = Corrector::none;
+    check_indistinguishable(sample_pc(oracle, 4000, o, run, quiet).x, mix,
+                            "pc ancestral " + s.name());
+    o.predictor = Predictor::euler_maruyama;
+    o.corrector = Corrector::ald;
+    check_indistinguishable(sample_pc(oracle, 4000, o, run, quiet).x, mix,
+                            "pc em+ald " + s.name());
+  }
+}
+
+TEST_CASE("probability-flow ODE and fast solvers with the exact score") {
+  const GaussianMixture mix = two_d_mixture();
+  NoProgress quiet;
+  SampleRun run;
+  run.threads = 2;
+  for (const Sde& s : sdes()) {
+    const MixtureScore oracle(mix, s);
+    OdeSampleOptions ode;
+    const SampleResult r = sample_ode(oracle, 4000, ode, run, quiet);
+    check_indistinguishable(r.x, mix, "ode dopri5 " + s.name());
+    FastOptions fast;
+    fast.steps = 20;
+    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
+                            "dpm-solver++ 2M " + s.name());
+    fast.order = 3;
+    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
+                            "dpm-solver++ 3M " + s.name());
+    fast.steps = 100;
+    check_indistinguishable(sample_ddim(oracle, 4000, fast, run, quiet).x, mix,
+                            "ddim " + s.name());
+  }
+}
+
+TEST_CASE("samples do not depend on threads; a shard equals the same rows of the full run") {
+  const GaussianMixture mix = two_d_mixture();
+  const MixtureScore oracle(mix, Sde::vp());
+  NoProgress quiet;
+  PcOptions pc;
+  pc.steps = 50;
+  SampleRun one, two, shard;
+  two.threads = 2;
+  shard.first_row = 300;
+  const Matrix a = sample_pc(oracle, 700, pc, one, quiet).x;
+  CHECK(a == sample_pc(oracle, 700, pc, two, quiet).x);
+  CHECK(a.bottomRows(400) == sample_pc(oracle, 400, pc, shard, quiet).x);
+  OdeSampleOptions ode;
+  const Matrix b = sample_ode(oracle, 700, ode, one, quiet).x;
+  CHECK(b == sample_ode(oracle, 700, ode, two, quiet).x);
+  CHECK(b.bottomRows(400) == sample_ode(oracle, 400, ode, shard, quiet).x);
+}
+
+TEST_CASE("trajectories and latents") {
+  const GaussianMixture mix = two_d_mixture();
+  const MixtureScore oracle(mix, Sde::vp());
+  NoProgress quiet;
+  SampleRun run;
+  run.trajectory_frames = 5;
+  PcOptions pc;
+  pc.steps = 40;
+  const SampleResult r = sample_pc(oracle, 100, pc, run, quiet);
+  REQUIRE(r.trajectory.rows() == 500);
+  CHECK(r.trajectory.bottomRows(100) == r.x);
+  CHECK(r.frame_times.front() == 1.0);
+  // Decoding a latent with the ODE equals sampling from that prior draw.
+  OdeSampleOptions ode;
+  SampleRun plain;
+  const SampleResult s = sample_ode(oracle, 50, ode, plain, quiet);
+  Matrix z(50, 2);
+  for (Eigen::Index i = 0; i < 50; ++i) Stream(0, Purpose::prior, static_cast<std::uint64_t>(i)).normals(z.row(i).data(), 2);
+  SampleRun decode;
+  decode.latent = &z;
+  CHECK(sample_ode(oracle, 50, ode, decode, quiet).x == s.x);
+}
