@@ -69,7 +69,7 @@ struct FastOptions {
   int steps = 20;
   int order = 2;      // DPM-Solver++ multistep order (1, 2 or 3)
   double eta = 0.0;   // DDIM stochasticity (0: deterministic)
-  Schedule schedule = Schedule::logsnr;
+  Schedule schedule = Schedule::karras;
   std::vector<double> times;  // explicit decreasing times (overrides schedule)
   double eps = -1;
   bool denoise = true;

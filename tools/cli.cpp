@@ -90,6 +90,29 @@ std::string& Tool::add_mixture(bool required) {
   return *mixture_;
 }
 
+ScoreSourceOptions& Tool::add_score_source() {
+  score_source_ = std::make_unique<ScoreSourceOptions>();
+  auto* group = app_.add_option_group("Score source", "Exactly one of --model and --mixture");
+  auto* model = group->add_option("--model", score_source_->model, "Trained model file (JSON)");
+  auto* mixture = group->add_option("--mixture", score_source_->mixture,
+                                    "Gaussian-mixture spec: the exact score (SDE from --sde ...)");
+  model->excludes(mixture);
+  group->require_option(1);
+  if (!sde_) add_sde();
+  return *score_source_;
+}
+
+ScoreSource Tool::load_score_source() const {
+  ScoreSource source;
+  if (!score_source_->mixture.empty()) {
+    source.mixture = read_mixture(score_source_->mixture);
+    source.score = std::make_unique<MixtureScore>(*source.mixture, sde_->make());
+    source.description = "mixture " + score_source_->mixture;
+    return source;
+  }
+  throw Error(score_source_->model, "trained models are not supported yet");
+}
+
 namespace {
 
 // Every option's value as JSON: numbers stay numbers, flags booleans.

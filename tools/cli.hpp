@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "npy.hpp"
@@ -48,6 +49,19 @@ struct Shard {
   std::size_t end(std::size_t n) const { return (index + 1) * n / count; }
 };
 
+// Where scores come from: a trained model file or the exact mixture oracle
+// (whose SDE then comes from the --sde flags).
+struct ScoreSourceOptions {
+  std::string model;
+  std::string mixture;
+};
+
+struct ScoreSource {
+  std::unique_ptr<ScoreModel> score;
+  std::optional<GaussianMixture> mixture;  // set for the oracle
+  std::string description;                 // "mixture ring8.json" / "model m.json"
+};
+
 class Tool {
 public:
   Tool(std::string name, const std::string& description);
@@ -61,6 +75,9 @@ public:
   SdeOptions& add_sde();                    // --sde, --sigma-min/max, --beta-min/max
   Shard& add_shard();                       // --shard k/n
   std::string& add_mixture(bool required);  // --mixture spec.json
+  // --model model.json | --mixture spec.json (exactly one), plus the SDE flags.
+  ScoreSourceOptions& add_score_source();
+  ScoreSource load_score_source() const;
 
   int threads() const { return threads_; }
   bool quiet() const { return quiet_; }
@@ -86,6 +103,7 @@ private:
   std::unique_ptr<SdeOptions> sde_;
   std::unique_ptr<Shard> shard_;
   std::unique_ptr<std::string> mixture_;
+  std::unique_ptr<ScoreSourceOptions> score_source_;
   std::uint64_t seed_ = 0;
 };
 
