@@ -43,8 +43,10 @@ OutputFile::OutputFile(std::string path, bool binary) : path_(std::move(path)) {
   std::error_code ec;
   const fs::file_status status = fs::status(path_, ec);
   if (fs::is_directory(status)) throw Error(path_, "is a directory");
-  if (fs::exists(status) && !fs::is_regular_file(status)) {
-    // A FIFO or device cannot be replaced by a rename: write to it directly.
+  if ((fs::exists(status) && !fs::is_regular_file(status)) ||
+      fs::is_symlink(fs::symlink_status(path_, ec))) {
+    // A FIFO or device cannot be replaced by a rename, and renaming over a
+    // symlink would replace the link (think /dev/stderr): write through it.
     file_.open(path_, std::ios::binary | std::ios::trunc);
     if (!file_) throw Error(path_, "cannot open for writing: " + errno_text(errno));
     return;

@@ -11,7 +11,8 @@
 // Special targets: "-" means stdout, which is refused when it is a terminal and
 // the content is binary. An existing target that is not a regular file (a FIFO,
 // /dev/null, /dev/fd/N from process substitution) is written directly, since
-// it cannot be replaced by a rename.
+// it cannot be replaced by a rename; so is a symlink (such as /dev/stderr),
+// which a rename would replace instead of writing through.
 #pragma once
 #include <fstream>
 #include <ostream>

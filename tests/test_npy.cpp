@@ -689,6 +689,21 @@ TEST_CASE("OutputFile: a FIFO is written in place, not replaced") {
   CHECK(fs::is_fifo(fifo));
 }
 
+TEST_CASE("OutputFile: a symlink is written through, not replaced") {
+  ScratchDir dir;
+  const fs::path target = dir.path / "target.txt", link = dir.path / "link.txt";
+  { std::ofstream(target) << "old"; }
+  fs::create_symlink(target, link);
+  {
+    sde::OutputFile out(link.string());
+    out.stream() << "new";
+    out.commit();
+  }
+  CHECK(fs::is_symlink(link));
+  std::ifstream in(target);
+  CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "new");
+}
+
 TEST_CASE("OutputFile(\"-\") writes to standard output") {
   ScratchDir dir;
   const std::string captured = (dir.path / "stdout").string();

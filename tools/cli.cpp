@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "error.hpp"
@@ -115,25 +117,41 @@ ScoreSource Tool::load_score_source() const {
 
 namespace {
 
-// Every option's value as JSON: numbers stay numbers, flags booleans.
+// A command-line value as JSON: integers exactly (seeds), other numbers as
+// doubles, everything else as text.
+Json value_of(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const long long integer = std::strtoll(text.c_str(), &end, 10);
+  if (!text.empty() && *end == '\0' && errno == 0) return integer;
+  const double number = std::strtod(text.c_str(), &end);
+  if (!text.empty() && *end == '\0') return number;
+  return text;
+}
+
+// Every option's value as JSON: flags as booleans, repeated or list options
+// as arrays, defaults where the option was not given.
 Json settings_of(const CLI::App& app) {
   Json settings = Json::object();
   for (const CLI::Option* opt : app.get_options()) {
-    const std::string name = opt->get_name(false, true);
-    if (name.empty() || name == "--help" || name == "--version" || name == "--summary") continue;
-    std::string key = opt->get_single_name();
-    const auto& results = opt->results();
-    std::string value = results.empty() ? opt->get_default_str() : results.back();
-    if (opt->get_type_size() == 0) {  // a flag
+    if (opt == app.get_help_ptr() || opt == app.get_help_all_ptr() ||
+        opt->get_single_name() == "version" || opt->get_single_name() == "summary")
+      continue;
+    const std::string key = opt->get_single_name();
+    if (opt->get_expected_max() == 0) {  // a flag
       settings[key] = opt->count() > 0;
       continue;
     }
-    char* end = nullptr;
-    const double number = std::strtod(value.c_str(), &end);
-    if (!value.empty() && end && *end == '\0')
-      settings[key] = number;
-    else
-      settings[key] = value;
+    const auto& results = opt->results();
+    if (results.empty()) {
+      settings[key] = opt->get_default_str().empty() ? Json(nullptr) : value_of(opt->get_default_str());
+    } else if (results.size() == 1 && opt->get_expected_max() <= 1) {
+      settings[key] = value_of(results.front());
+    } else {
+      Json list = Json::array();
+      for (const std::string& r : results) list.push_back(value_of(r));
+      settings[key] = list;
+    }
   }
   for (const CLI::App* sub : app.get_subcommands()) settings.update(settings_of(*sub));
   return settings;
@@ -191,11 +209,7 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
     body();
     summary_["seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!summary_path_.empty()) {
-      OutputFile file(summary_path_, /*binary=*/false);
-      file.stream() << summary_.dump(2) << "\n";
-      file.commit();
-    }
+    if (!summary_path_.empty()) write_text(summary_path_, summary_.dump(2) + "\n");
     return 0;
   } catch (const Error& e) {
     std::cerr << name_ << ": " << e.message() << "\n";
@@ -205,6 +219,20 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
   return 1;
 }
 
+namespace {
+std::string shown(const std::string& path) { return path == "-" ? "<stdout>" : path; }
+}  // namespace
+
+void write_text(const std::string& path, const std::string& text) {
+  try {
+    OutputFile file(path, /*binary=*/false);
+    file.stream() << text;
+    file.commit();
+  } catch (const Error& e) {
+    throw e.with_file(shown(path));
+  }
+}
+
 void write_array(const OutputOptions& out, const std::vector<std::size_t>& shape,
                  const double* data) {
   try {
@@ -212,7 +240,7 @@ void write_array(const OutputOptions& out, const std::vector<std::size_t>& shape
     write_npy(file.stream(), shape, data, out.type());
     file.commit();
   } catch (const Error& e) {
-    throw e.with_file(out.path == "-" ? "<stdout>" : out.path);
+    throw e.with_file(shown(out.path));
   }
 }
 

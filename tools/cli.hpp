@@ -111,6 +111,8 @@ private:
 void write_array(const OutputOptions& out, const std::vector<std::size_t>& shape,
                  const double* data);
 void write_matrix(const OutputOptions& out, const Matrix& x);
+// Text (JSON, CSV) to a file or "-", atomically; errors name the file.
+void write_text(const std::string& path, const std::string& text);
 
 // A short message on stderr unless quiet (e.g. where the output went).
 void note(const Tool& tool, const std::string& text);

@@ -35,15 +35,7 @@ struct Sink {
     if (dtype_option->count() == 0) target.dtype = inputs_f4 ? "f4" : "f8";
     sde::cli::write_array(target, shape, data.data());
   }
-  void text(const std::string& text) const {
-    try {
-      sde::OutputFile file(out.path, /*binary=*/false);
-      file.stream() << text;
-      file.commit();
-    } catch (const Error& e) {
-      throw e.with_file(out.path == "-" ? "<stdout>" : out.path);
-    }
-  }
+  void text(const std::string& text) const { sde::cli::write_text(out.path, text); }
 };
 
 std::vector<double> list(const sde::RowVector& v) { return {v.data(), v.data() + v.size()}; }
