@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   sde::cli::Tool tool("sde-perturb", "Draw x(t) ~ p_t from a mixture spec or data x(0).npy");
   std::string data_path;
   std::size_t n = 0;
-  double t = 1.0;
+  double t = 0.0;
   std::vector<double> times;
   int frames = 0;
   std::string method = "kernel";
@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   app.get_option("--mixture")->excludes(data_opt);
   auto* n_opt = app.add_option("-n,--samples", n, "Number of samples (with --mixture)")
                     ->check(CLI::PositiveNumber);
-  auto* t_opt = app.add_option("--t", t, "Time in [0, 1]")
+  auto* t_opt = app.add_option("--t", t, "Time in [0, 1] (0: clean data)")
                     ->check(CLI::Range(0.0, 1.0))
                     ->capture_default_str();
   auto* times_opt = app.add_option("--times", times, "Comma-separated times: K x N x d output")
