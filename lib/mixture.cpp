@@ -312,8 +312,30 @@ double GaussianMixture::quadratic_form(int k, const double* x, const Workspace& 
   return q;
 }
 
+void GaussianMixture::apply_inverse(int k, const double* in, const Workspace& ws, double* out,
+                                    double* work) const {
+  const int d = dim();
+  const double* inverse = ws.inverse_variances(k);
+  if (isotropic_) {
+    for (int j = 0; j < d; ++j) out[j] = inverse[0] * in[j];
+    return;
+  }
+  const double* u_k = eigvecs_[k].data();  // U_k diag(inverse) U_k^T in
+  for (int b = 0; b < d; ++b) {
+    double acc = 0.0;
+    for (int a = 0; a < d; ++a) acc += u_k[a * d + b] * in[a];
+    work[b] = acc * inverse[b];
+  }
+  for (int a = 0; a < d; ++a) {
+    double acc = 0.0;
+    for (int b = 0; b < d; ++b) acc += u_k[a * d + b] * work[b];
+    out[a] = acc;
+  }
+}
+
 double GaussianMixture::evaluate(const double* x, Workspace& ws, double* score,
-                                 double* posteriors, double* divergence) const {
+                                 double* posteriors, double* divergence, const double* direction,
+                                 double* hv) const {
   const int d = dim(), K = components();
   double* terms = ws.terms();
   const bool need_v = score != nullptr;
@@ -357,6 +379,20 @@ double GaussianMixture::evaluate(const double* x, Workspace& ws, double* score,
       sum += terms[k] * (spread - ws.trace_inverse(k));
     }
     *divergence = sum;
+  }
+  if (hv) {
+    // Hess log p = sum_k w_k [(v_k + score)(v_k + score)^T - C_k^-1], the
+    // same weighted-covariance form as the divergence (its trace).
+    std::fill_n(hv, d, 0.0);
+    double* inverse_dir = ws.work();
+    for (int k = 0; k < K; ++k) {
+      const double* v = ws.whitened(k);
+      double along = 0.0;
+      for (int j = 0; j < d; ++j) along += (v[j] + score[j]) * direction[j];
+      apply_inverse(k, direction, ws, inverse_dir, inverse_dir + d);
+      for (int j = 0; j < d; ++j)
+        hv[j] += terms[k] * ((v[j] + score[j]) * along - inverse_dir[j]);
+    }
   }
   return top + std::log(total);
 }
@@ -429,6 +465,18 @@ void GaussianMixture::score_divergence(const Matrix& x, const Vector& m, const V
   divergence.resize(x.rows());
   for_each_row(x, m, s, [&](Index i, Workspace& ws) {
     evaluate(x.row(i).data(), ws, score_out.row(i).data(), nullptr, &divergence[i]);
+  });
+}
+
+void GaussianMixture::score_jvp(const Matrix& x, const Vector& m, const Vector& s,
+                                const Matrix& v, Matrix& score_out, Matrix& hv) const {
+  if (v.rows() != x.rows() || v.cols() != x.cols())
+    throw Error("score_jvp: directions must have the shape of the points");
+  score_out.resize(x.rows(), dim());
+  hv.resize(x.rows(), dim());
+  for_each_row(x, m, s, [&](Index i, Workspace& ws) {
+    evaluate(x.row(i).data(), ws, score_out.row(i).data(), nullptr, nullptr, v.row(i).data(),
+             hv.row(i).data());
   });
 }
 

@@ -77,6 +77,10 @@ public:
   void posteriors(const Matrix& x, const Vector& m, const Vector& s, Matrix& out) const;
   void score_divergence(const Matrix& x, const Vector& m, const Vector& s, Matrix& score_out,
                         Vector& divergence) const;
+  // Hessian-vector products of log p: hv.row(i) = Hess log p(x_i) v_i, with
+  // the score as well (Hutchinson divergence estimates, tests of JVPs).
+  void score_jvp(const Matrix& x, const Vector& m, const Vector& s, const Matrix& v,
+                 Matrix& score_out, Matrix& hv) const;
 
   // The distribution of the unknown coordinates given known ones:
   // known[j] says whether coordinate j is observed, x_known has length d
@@ -99,8 +103,13 @@ private:
   // The one evaluation routine behind every public evaluator: returns
   // log p(x); writes the score, the component posteriors and the Laplacian
   // of log p when the pointers are non-null (divergence needs score).
+  // With direction and hv non-null it also writes Hess log p(x) direction.
   double evaluate(const double* x, Workspace& ws, double* score, double* posteriors,
-                  double* divergence) const;
+                  double* divergence, const double* direction = nullptr,
+                  double* hv = nullptr) const;
+  // out = C_k^-1 in for the perturbed covariance C_k. work: d doubles.
+  void apply_inverse(int k, const double* in, const Workspace& ws, double* out,
+                     double* work) const;
   // (x - m mu_k)^T C_k^-1 (x - m mu_k) for the perturbed covariance C_k;
   // also writes C_k^-1 (x - m mu_k) to v unless v is null. work: 2d doubles.
   double quadratic_form(int k, const double* x, const Workspace& ws, double* v,

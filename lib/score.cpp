@@ -6,12 +6,23 @@
 
 namespace sde {
 
-void MixtureScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
-  if (t.size() != x.rows())
-    throw Error(fmt::format("score: {} points but {} times", x.rows(), t.size()));
-  // Kernel coefficients per row; samplers pass one t for the whole batch, so
-  // reuse the previous row's instead of recomputing exp/pow.
-  Vector m(t.size()), s(t.size());
+void ScoreModel::score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
+                                  Vector& divergence) const {
+  Matrix basis = Matrix::Zero(x.rows(), x.cols()), jv(x.rows(), x.cols());
+  divergence.setZero(x.rows());
+  for (Eigen::Index j = 0; j < x.cols(); ++j) {
+    if (j > 0) basis.col(j - 1).setZero();
+    basis.col(j).setOnes();
+    score_jvp(x, t, basis, score_out, jv);
+    divergence += jv.col(j);
+  }
+}
+
+void MixtureScore::kernel(const Vector& t, Vector& m, Vector& s) const {
+  // Samplers pass one t for the whole batch: reuse the previous row's
+  // coefficients instead of recomputing exp and pow.
+  m.resize(t.size());
+  s.resize(t.size());
   for (Eigen::Index i = 0; i < t.size(); ++i) {
     if (i > 0 && t[i] == t[i - 1]) {
       m[i] = m[i - 1];
@@ -21,7 +32,28 @@ void MixtureScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
       s[i] = sde_.std(t[i]);
     }
   }
+}
+
+void MixtureScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
+  if (t.size() != x.rows())
+    throw Error(fmt::format("score: {} points but {} times", x.rows(), t.size()));
+  Vector m, s;
+  kernel(t, m, s);
   mix_.score(x, m, s, out);
+}
+
+void MixtureScore::score_jvp(const Matrix& x, const Vector& t, const Matrix& v,
+                             Matrix& score_out, Matrix& jv) const {
+  Vector m, s;
+  kernel(t, m, s);
+  mix_.score_jvp(x, m, s, v, score_out, jv);
+}
+
+void MixtureScore::score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
+                                    Vector& divergence) const {
+  Vector m, s;
+  kernel(t, m, s);
+  mix_.score_divergence(x, m, s, score_out, divergence);
 }
 
 }  // namespace sde

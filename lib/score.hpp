@@ -12,7 +12,16 @@ public:
   virtual ~ScoreModel() = default;
   virtual int dim() const = 0;
   // out.row(i) = grad_x log p_t(x.row(i)) at t = t(i). out is sized by the caller.
+  // Implementations must be safe to call from several threads at once.
   virtual void score(const Matrix& x, const Vector& t, Matrix& out) const = 0;
+  // Directional derivatives of the score (Jacobian-vector products):
+  // jv.row(i) = J_i v.row(i), J_i = d score / dx at (x_i, t_i); also the score.
+  virtual void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
+                         Matrix& jv) const = 0;
+  // Exact divergence tr J_i per row, and the score. The default takes d
+  // Jacobian-vector products with the unit vectors.
+  virtual void score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
+                                Vector& divergence) const;
   // The SDE whose marginals p_t this score describes.
   virtual const Sde& sde() const = 0;
 };
@@ -23,8 +32,15 @@ public:
   MixtureScore(GaussianMixture mixture, Sde sde) : mix_(std::move(mixture)), sde_(sde) {}
   int dim() const override { return mix_.dim(); }
   void score(const Matrix& x, const Vector& t, Matrix& out) const override;
+  void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
+                 Matrix& jv) const override;
+  // Analytic: the trace of the Hessian of log p_t.
+  void score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
+                        Vector& divergence) const override;
   const Sde& sde() const override { return sde_; }
   const GaussianMixture& mixture() const { return mix_; }
+  // The kernel coefficients (m(t_i), s(t_i)) per row.
+  void kernel(const Vector& t, Vector& m, Vector& s) const;
 
 private:
   GaussianMixture mix_;

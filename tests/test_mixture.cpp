@@ -21,6 +21,8 @@
 #include "sde.hpp"
 
 using sde::GaussianMixture;
+using sde::MixtureScore;
+using sde::Sde;
 using sde::Matrix;
 using sde::RowVector;
 using sde::Vector;
@@ -274,6 +276,43 @@ TEST_CASE("score_divergence is the trace of the Hessian (central differences of 
       CHECK(worst <= 1e-7);
     }
   }
+}
+
+TEST_CASE("Hessian-vector products are directional derivatives of the score") {
+  for (const GaussianMixture& g : {seed000(), ring8(), aniso2d(), five_d(), large()}) {
+    for (auto [m, s] : kPerturbations) {
+      // Same scale and FD budget as the divergence test above.
+      const double sigma = smallest_std(g, m, s), h = 1e-4 * sigma;
+      const Matrix x = probe_points(g, m, s);
+      Matrix v(x.rows(), x.cols());
+      for (Eigen::Index i = 0; i < v.size(); ++i) v.data()[i] = std::cos(1.7 * i + 0.3);
+      const Vector mm = Vector::Constant(x.rows(), m), ss = Vector::Constant(x.rows(), s);
+      Matrix score, hv, up, down, plain;
+      g.score_jvp(x, mm, ss, v, score, hv);
+      g.score(x + h * v, mm, ss, up);
+      g.score(x - h * v, mm, ss, down);
+      g.score(x, mm, ss, plain);
+      CHECK(plain == score);
+      const Matrix fd = (up - down) / (2 * h);
+      double worst = 0.0;
+      for (Eigen::Index i = 0; i < x.rows(); ++i) {
+        const double scale = (g.dim() / (sigma * sigma) + score.row(i).squaredNorm()) * v.row(i).norm();
+        worst = std::max(worst, (fd.row(i) - hv.row(i)).norm() / scale);
+      }
+      INFO("d = ", g.dim(), ", m = ", m, ", s = ", s);
+      CHECK(worst <= 1e-7);
+    }
+  }
+  // Through the ScoreModel interface, the default divergence (d JVPs with
+  // unit vectors) equals the analytic trace.
+  const MixtureScore oracle(aniso2d(), Sde::vp());
+  const Matrix x = probe_points(aniso2d(), 0.5, 0.3);
+  const Vector t = Vector::Constant(x.rows(), 0.3);
+  Matrix s1, s2;
+  Vector analytic, via_jvp;
+  oracle.score_divergence(x, t, s1, analytic);
+  oracle.ScoreModel::score_divergence(x, t, s2, via_jvp);
+  CHECK((analytic - via_jvp).cwiseAbs().maxCoeff() <= 1e-9 * (1 + analytic.cwiseAbs().maxCoeff()));
 }
 
 TEST_CASE("far from every mode: finite, posteriors sum to 1, divergence without cancellation") {
