@@ -58,7 +58,10 @@ public:
 
 private:
   auto rows(Matrix& m) { return m.topRows(active_); }
-  void eval(Matrix& in, Matrix& out) { rhs_(rows(in), t_stage_.head(active_), rows(out)); }
+  void eval(Matrix& in, Matrix& out) {
+    rhs_(rows(in), t_stage_.head(active_),
+         std::span<const Eigen::Index>(slot_row_.data(), static_cast<std::size_t>(active_)), rows(out));
+  }
 
   // Hairer's starting-step heuristic (scipy's select_initial_step), per row.
   void initial_steps() {

@@ -7,14 +7,19 @@
 // row-wise independent.
 #pragma once
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "types.hpp"
 
 namespace sde {
 
-// dy/dt for the rows of y, row i at time t(i); dy is sized like y.
-using OdeRhs = std::function<void(ConstMatrixRef y, ConstVectorRef t, MatrixRef dy)>;
+// dy/dt for the rows of y, row i at time t(i); dy is sized like y. The
+// solver passes only the rows still being integrated, in any order: rows[i]
+// is the index (in the caller's matrix) of y's row i, for right-hand sides
+// with per-row data.
+using OdeRhs = std::function<void(ConstMatrixRef y, ConstVectorRef t,
+                                  std::span<const Eigen::Index> rows, MatrixRef dy)>;
 
 struct OdeOptions {
   double rtol = 1e-5;

@@ -336,7 +336,8 @@ SampleResult sample_ode(const ScoreModel& model, std::size_t n, const OdeSampleO
   stops.push_back(eps);
   return run_chunks(model, n, 0, run, progress, [&](Chunk& c, const Frames& frames) {
     Matrix score;
-    const OdeRhs rhs = [&](ConstMatrixRef y, ConstVectorRef t, MatrixRef dy) {
+    const OdeRhs rhs = [&](ConstMatrixRef y, ConstVectorRef t, std::span<const Eigen::Index>,
+                           MatrixRef dy) {
       score.resize(y.rows(), y.cols());
       model.score(y, t, score);
       for (Eigen::Index i = 0; i < y.rows(); ++i) {

@@ -9,7 +9,7 @@ using namespace sde;
 
 namespace {
 // Row i: y' = lambda_i * y, lambda from column 1 (kept constant: its derivative is 0).
-void linear(ConstMatrixRef y, ConstVectorRef, MatrixRef dy) {
+void linear(ConstMatrixRef y, ConstVectorRef, std::span<const Eigen::Index>, MatrixRef dy) {
   dy.col(0) = y.col(0).cwiseProduct(y.col(1));
   dy.col(1).setZero();
 }
@@ -59,9 +59,25 @@ TEST_CASE("a row's result does not depend on the rows batched with it") {
   CHECK(s_alone[0].nfe == s_batch[2].nfe);
 }
 
+TEST_CASE("the right-hand side learns which rows it is given") {
+  // y' = rate[row] y with the rate kept outside the state: correct only if
+  // the rows passed to the right-hand side name the original rows even
+  // after finished rows have been compacted away.
+  const std::vector<double> rate = {-0.5, 3.0, -8.0, 1.0, 0.1};
+  auto per_row = [&](ConstMatrixRef y, ConstVectorRef, std::span<const Eigen::Index> rows, MatrixRef dy) {
+    for (Eigen::Index i = 0; i < y.rows(); ++i) dy(i, 0) = rate[static_cast<std::size_t>(rows[static_cast<std::size_t>(i)])] * y(i, 0);
+  };
+  Matrix y = Matrix::Ones(5, 1);
+  std::vector<OdeRowStats> stats;
+  OdeOptions opt;
+  opt.rtol = opt.atol = 1e-9;
+  integrate_dopri5(per_row, y, 0.0, {1.0}, opt, stats);
+  for (int i = 0; i < 5; ++i) CHECK(y(i, 0) == doctest::Approx(std::exp(rate[static_cast<std::size_t>(i)])).epsilon(1e-7));
+}
+
 TEST_CASE("backward integration, stops and frames: a rotation") {
   // y' = (y2, -y1): exact solution rotates; integrate from t = 1 back to 0 with frames.
-  auto rotation = [](ConstMatrixRef y, ConstVectorRef, MatrixRef dy) {
+  auto rotation = [](ConstMatrixRef y, ConstVectorRef, std::span<const Eigen::Index>, MatrixRef dy) {
     dy.col(0) = y.col(1);
     dy.col(1) = -y.col(0);
   };
@@ -86,7 +102,9 @@ TEST_CASE("backward integration, stops and frames: a rotation") {
 }
 
 TEST_CASE("blow-up is an error, not a hang") {
-  auto blowup = [](ConstMatrixRef y, ConstVectorRef, MatrixRef dy) { dy = y.cwiseProduct(y); };
+  auto blowup = [](ConstMatrixRef y, ConstVectorRef, std::span<const Eigen::Index>, MatrixRef dy) {
+    dy = y.cwiseProduct(y);
+  };
   Matrix y = Matrix::Ones(1, 1);  // y = 1/(1-t): singular at t = 1
   std::vector<OdeRowStats> stats;
   CHECK_THROWS_AS(integrate_dopri5(blowup, y, 0.0, {2.0}, OdeOptions{}, stats), Error);
