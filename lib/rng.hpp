@@ -24,7 +24,8 @@ enum class Purpose : std::uint32_t {
   batch = 8,      // training minibatch indices
   corrector = 9,  // corrector noise inside a predictor step
   weights = 10,   // network initialisation
-  projection = 11 // sliced score matching / sliced Wasserstein directions
+  projection = 11,  // sliced score matching / sliced Wasserstein directions
+  imputation = 12   // kernel draws of known coordinates during imputation
 };
 
 class Stream {

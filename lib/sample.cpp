@@ -73,6 +73,23 @@ struct Chunk {
       Stream(run.seed, purpose, global_row(i), step)
           .normals(z.row(i).data(), static_cast<int>(z.cols()));
   }
+  // Replacement imputation: known coordinates <- m(t) y + s(t) z, or y
+  // itself at the end (exact = true).
+  void impose_known(double time, std::uint64_t step, bool exact = false) {
+    if (!run.known) return;
+    const Sde& sde = model.sde();
+    const double m = sde.mean_coeff(time), s = sde.std(time);
+    for (Eigen::Index i = 0; i < rows(); ++i) {
+      const Eigen::Index k = run.known->rows() == 1 ? 0 : static_cast<Eigen::Index>(global_row(i));
+      Stream st(run.seed, Purpose::imputation, global_row(i), step);
+      for (Eigen::Index j = 0; j < x.cols(); ++j) {
+        const double y = (*run.known)(k, j);
+        if (std::isnan(y)) continue;
+        const double z = st.normal();
+        x(i, j) = exact ? y : m * y + s * z;
+      }
+    }
+  }
   // x(T): the run's latent rows when given, otherwise prior draws.
   void start() {
     if (run.latent) {
@@ -156,6 +173,10 @@ SampleResult run_chunks(const ScoreModel& model, std::size_t n, int steps, const
     progress.advance(end - begin);
   });
   return result;
+}
+
+void reject_known(const SampleRun& run) {
+  if (run.known) throw Error("imputation by replacement works with the PC sampler only");
 }
 
 double resolve_eps(const Sde& sde, double eps) {
@@ -253,10 +274,12 @@ void run_pc(Chunk& c, const PcOptions& o, double eps, std::vector<double>& sizes
       correct(c, o, i, t, alpha, sizes, calibrating);
     }
     if (o.predictor != Predictor::none) predict(c, o.predictor, i, t, t_next, fwd);
+    c.impose_known(t_next, static_cast<std::uint64_t>(i) + 1);
     c.check_finite(i + 1, t_next);
     if (frames) frames->at_step(c, i + 1, t_next);
   }
   if (o.denoise) c.denoise(eps);
+  c.impose_known(0.0, 0, /*exact=*/true);
 }
 
 // Rows of the calibration batch are keyed far above any real row index.
@@ -284,11 +307,13 @@ SampleResult sample_pc(const ScoreModel& model, std::size_t n, const PcOptions& 
     SampleRun calibration = run;
     calibration.first_row = kCalibrationRow;
     calibration.latent = nullptr;
+    calibration.known = nullptr;
     Chunk c(model, calibration, 0, kCalibrationRows);
     c.start();
     run_pc(c, o, eps, sizes, true, nullptr);
   }
   return run_chunks(model, n, o.steps, run, progress, [&](Chunk& c, const Frames& frames) {
+    c.impose_known(sde.T, 0);
     run_pc(c, o, eps, sizes, false, &frames);
   });
 }
@@ -298,6 +323,7 @@ SampleResult sample_pc(const ScoreModel& model, std::size_t n, const PcOptions& 
 SampleResult sample_ode(const ScoreModel& model, std::size_t n, const OdeSampleOptions& o,
                         const SampleRun& run, Progress& progress) {
   const Sde& sde = model.sde();
+  reject_known(run);
   const double eps = resolve_eps(sde, o.eps);
   if (o.solver != OdeSolver::dopri5 && o.steps < 1) throw Error("the ODE solver needs at least one step");
   // dx/dt = f(x, t) - g(t)^2 s(x, t) / 2 (Eq. 13), into dx; uses c.score.
@@ -399,6 +425,7 @@ std::vector<double> time_grid(const Sde& sde, const FastOptions& o) {
 SampleResult sample_ddim(const ScoreModel& model, std::size_t n, const FastOptions& o,
                          const SampleRun& run, Progress& progress) {
   const Sde& sde = model.sde();
+  reject_known(run);
   const std::vector<double> grid = time_grid(sde, o);
   const int N = static_cast<int>(grid.size()) - 1;
   if (o.eta < 0) throw Error("--eta must be non-negative");
@@ -431,6 +458,7 @@ SampleResult sample_ddim(const ScoreModel& model, std::size_t n, const FastOptio
 SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const FastOptions& o,
                                const SampleRun& run, Progress& progress) {
   const Sde& sde = model.sde();
+  reject_known(run);
   const std::vector<double> grid = time_grid(sde, o);
   const int N = static_cast<int>(grid.size()) - 1;
   if (o.order < 1 || o.order > 3) throw Error("DPM-Solver++ order must be 1, 2 or 3");

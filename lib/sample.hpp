@@ -38,6 +38,10 @@ struct SampleRun {
   // Prior draws are replaced by these rows when given (latent decoding):
   // x(T) of row i is latent.row(i).
   const Matrix* latent = nullptr;
+  // Imputation by replacement (PC sampler; Appendix I.2): NaN marks a
+  // coordinate to sample. 1 row for all samples or one per row of the whole
+  // run (indexed by global row).
+  const Matrix* known = nullptr;
 };
 
 struct SampleResult {

@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "error.hpp"
 #include "metrics.hpp"
+#include "conditional.hpp"
 #include "sample.hpp"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,9 @@ int main(int argc, char** argv) {
   double eps = -1;
   bool no_denoise = false;
   int trajectory = 0;
+  std::string known_path, imputation;
+  int class_label = -1;
+  double guidance = 1.0;
 
   app.add_option("-n,--samples", n, "Number of samples")->capture_default_str();
   app.add_option("--sampler", sampler, "pc, ode, ddim or dpm-solver")
@@ -60,6 +64,14 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--trajectory", trajectory, "Write K frames of the reverse process (K x N x d) instead of the samples")
       ->check(CLI::Range(2, 100000));
+  auto* g_cond = app.add_option_group("Conditional generation");
+  g_cond->add_option("--known", known_path, "Imputation: .npy of width d, NaN = sample, finite = hold (1 row or N)");
+  g_cond->add_option("--imputation", imputation, "exact (oracle; default there) or replace (Appendix I.2; PC)")
+      ->check(CLI::IsMember({"exact", "replace"}));
+  g_cond->add_option("--class", class_label, "Class-conditional: mixture component k (oracle)")
+      ->check(CLI::NonNegativeNumber);
+  g_cond->add_option("--guidance", guidance, "Classifier guidance weight (1: the exact conditional)")
+      ->capture_default_str();
   tool.add_score_source();
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
@@ -86,21 +98,50 @@ int main(int argc, char** argv) {
     pc.eps = ode.eps = fast.eps = eps;
     pc.denoise = ode.denoise = fast.denoise = !no_denoise;
     auto progress = tool.progress("sample", rows);
-    sde::SampleResult result;
-    if (sampler == "pc") {
-      pc.predictor = sde::parse_predictor(predictor);
-      pc.corrector = sde::parse_corrector(corrector);
-      pc.steps = steps > 0 ? steps : 1000;
-      result = sde::sample_pc(*source.score, rows, pc, run, *progress);
-    } else if (sampler == "ode") {
-      ode.solver = sde::parse_ode_solver(solver);
-      ode.steps = steps > 0 ? steps : 100;
-      result = sde::sample_ode(*source.score, rows, ode, run, *progress);
-    } else {
+    // One sampler, chosen by the options, for whatever score it is given.
+    const sde::Sampler run_sampler = [&](const sde::ScoreModel& score, std::size_t count,
+                                         const sde::SampleRun& r) {
+      if (sampler == "pc") {
+        pc.predictor = sde::parse_predictor(predictor);
+        pc.corrector = sde::parse_corrector(corrector);
+        pc.steps = steps > 0 ? steps : 1000;
+        return sde::sample_pc(score, count, pc, r, *progress);
+      }
+      if (sampler == "ode") {
+        ode.solver = sde::parse_ode_solver(solver);
+        ode.steps = steps > 0 ? steps : 100;
+        return sde::sample_ode(score, count, ode, r, *progress);
+      }
       fast.steps = steps > 0 ? steps : 20;
       fast.schedule = sde::parse_schedule(schedule);
-      result = sampler == "ddim" ? sde::sample_ddim(*source.score, rows, fast, run, *progress)
-                                 : sde::sample_dpm_solver(*source.score, rows, fast, run, *progress);
+      return sampler == "ddim" ? sde::sample_ddim(score, count, fast, r, *progress)
+                               : sde::sample_dpm_solver(score, count, fast, r, *progress);
+    };
+    sde::Matrix known;
+    if (!known_path.empty()) {
+      known = sde::read_matrix(known_path);
+      try {
+        sde::check_known(known, source.score->dim(), n);
+      } catch (const sde::Error& e) {
+        throw e.with_file(known_path);
+      }
+      if (imputation.empty()) imputation = source.mixture ? "exact" : "replace";
+    }
+    if (class_label >= 0 && !source.mixture)
+      throw sde::Error("--class needs the exact classifier of the oracle (--mixture)");
+    if (!imputation.empty() && known_path.empty()) throw sde::Error("--imputation needs --known");
+    sde::SampleResult result;
+    if (!known_path.empty() && imputation == "exact") {
+      if (!source.mixture) throw sde::Error("--imputation exact needs the oracle (--mixture)");
+      if (class_label >= 0) throw sde::Error("--class and --known cannot be combined");
+      if (trajectory > 0) throw sde::Error("--trajectory is not available with exact imputation");
+      result = sde::impute_exact(*source.mixture, source.score->sde(), known, rows, run, run_sampler);
+    } else if (class_label >= 0) {
+      result = run_sampler(sde::ClassGuidedScore(*source.mixture, source.score->sde(), class_label, guidance),
+                           rows, run);
+    } else {
+      if (!known_path.empty()) run.known = &known;
+      result = run_sampler(*source.score, rows, run);
     }
     progress.reset();
 
