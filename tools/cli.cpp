@@ -9,6 +9,7 @@
 
 #include "error.hpp"
 #include "io.hpp"
+#include "model.hpp"
 #include "parallel.hpp"
 
 namespace sde::cli {
@@ -112,7 +113,10 @@ ScoreSource Tool::load_score_source() const {
     source.description = "mixture " + score_source_->mixture;
     return source;
   }
-  throw Error(score_source_->model, "trained models are not supported yet");
+  const Model model = read_model(score_source_->model);
+  source.score = std::make_unique<NetScore>(model);
+  source.description = "model " + score_source_->model;
+  return source;
 }
 
 namespace {
@@ -163,6 +167,11 @@ public:
       : what_(std::move(what)), total_(total), start_(std::chrono::steady_clock::now()) {}
   ~TerminalProgress() override { std::fprintf(stderr, "\r\033[K"); }
 
+  void detail(const std::string& text) override {
+    std::lock_guard lock(mutex_);
+    detail_ = text;
+  }
+
   void advance(std::size_t n) override {
     const std::size_t done = done_ += n;
     std::lock_guard lock(mutex_);
@@ -172,8 +181,9 @@ public:
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double fraction = total_ ? static_cast<double>(done) / static_cast<double>(total_) : 1;
     const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
-    std::fprintf(stderr, "\r\033[K%s %3.0f%% (%zu/%zu) %.1fs elapsed, ETA %.1fs", what_.c_str(),
-                 100 * fraction, done, total_, elapsed, eta);
+    std::fprintf(stderr, "\r\033[K%s %3.0f%% (%zu/%zu) %.1f/s, %.1fs elapsed, ETA %.1fs %s",
+                 what_.c_str(), 100 * fraction, done, total_, elapsed > 0 ? done / elapsed : 0.0,
+                 elapsed, eta, detail_.c_str());
     std::fflush(stderr);
   }
 
@@ -182,6 +192,7 @@ private:
   std::size_t total_;
   std::atomic<std::size_t> done_{0};
   std::mutex mutex_;
+  std::string detail_;
   std::chrono::steady_clock::time_point start_, last_{};
 };
 

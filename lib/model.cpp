@@ -1,0 +1,246 @@
+#include "model.hpp"
+
+#include <fmt/format.h>
+
+#include "error.hpp"
+#include "io.hpp"
+#include "json_fields.hpp"
+
+namespace sde {
+
+namespace {
+
+constexpr const char* kFormat = "sde-tools-model";
+constexpr int kVersion = 1;
+
+Json float_list(std::span<const float> v) {
+  Json out = Json::array();
+  for (float f : v) out.push_back(json::short_float(f));
+  return out;
+}
+
+// Parameters in the layer layout: [{"weight": [[...]], "bias": [...]}, ...].
+Json layer_list(const Net& net, std::span<const float> params) {
+  Json layers = Json::array();
+  for (const Net::Layer& l : net.layers()) {
+    Json weight = Json::array();
+    for (int r = 0; r < l.out; ++r)
+      weight.push_back(float_list(params.subspan(l.weight + static_cast<std::size_t>(r * l.in),
+                                                 static_cast<std::size_t>(l.in))));
+    layers.push_back({{"weight", weight},
+                      {"bias", float_list(params.subspan(l.bias, static_cast<std::size_t>(l.out)))}});
+  }
+  return layers;
+}
+
+std::vector<float> read_layers(const Json& j, const Net& net, const std::string& name) {
+  const auto& layers = net.layers();
+  if (json::array(j, name).size() != layers.size())
+    throw Error(fmt::format("{}: expected {} layers for this architecture, got {}", name,
+                            layers.size(), j.size()));
+  std::vector<float> params(net.num_params());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Net::Layer& l = layers[i];
+    const std::string at = fmt::format("{}[{}]", name, i);
+    json::reject_unknown_fields(j[i], {"weight", "bias"}, at);
+    const Json& weight = json::field(j[i], "weight", at);
+    if (json::array(weight, at + ".weight").size() != static_cast<std::size_t>(l.out))
+      throw Error(fmt::format("{}.weight: expected {} rows, got {}", at, l.out, weight.size()));
+    for (int r = 0; r < l.out; ++r) {
+      const std::vector<float> row = json::floats(weight[static_cast<std::size_t>(r)],
+                                                  fmt::format("{}.weight[{}]", at, r),
+                                                  static_cast<std::size_t>(l.in));
+      std::copy(row.begin(), row.end(), params.begin() + static_cast<long>(l.weight) + r * l.in);
+    }
+    const std::vector<float> bias =
+        json::floats(json::field(j[i], "bias", at), at + ".bias", static_cast<std::size_t>(l.out));
+    std::copy(bias.begin(), bias.end(), params.begin() + static_cast<long>(l.bias));
+  }
+  return params;
+}
+
+Json architecture_json(const NetConfig& c) {
+  return {{"dim", c.dim},
+          {"hidden", c.hidden},
+          {"activation", to_string(c.activation)},
+          {"embedding", to_string(c.embedding)},
+          {"frequencies", c.frequencies},
+          {"fourier_scale", c.fourier_scale},
+          {"sinusoidal_positions", c.sinusoidal_positions},
+          {"residual", c.residual}};
+}
+
+NetConfig architecture_from_json(const Json& j) {
+  const std::string what = "architecture";
+  json::reject_unknown_fields(j, {"dim", "hidden", "activation", "embedding", "frequencies",
+                                  "fourier_scale", "sinusoidal_positions", "residual"},
+                              what);
+  NetConfig c;
+  c.dim = static_cast<int>(json::integer(json::field(j, "dim", what), "architecture.dim"));
+  c.hidden.clear();
+  for (double h : json::numbers(json::field(j, "hidden", what), "architecture.hidden"))
+    c.hidden.push_back(static_cast<int>(h));
+  c.activation = parse_activation(json::string(json::field(j, "activation", what), "architecture.activation"));
+  c.embedding = parse_time_embedding(json::string(json::field(j, "embedding", what), "architecture.embedding"));
+  c.frequencies = static_cast<int>(json::integer(json::field(j, "frequencies", what), "architecture.frequencies"));
+  c.fourier_scale = json::number(json::field(j, "fourier_scale", what), "architecture.fourier_scale");
+  c.sinusoidal_positions =
+      json::number(json::field(j, "sinusoidal_positions", what), "architecture.sinusoidal_positions");
+  const Json& residual = json::field(j, "residual", what);
+  if (!residual.is_boolean()) throw Error("architecture.residual: expected true or false");
+  c.residual = residual.get<bool>();
+  c.validate();
+  return c;
+}
+
+}  // namespace
+
+Json model_to_json(const Model& model) {
+  Json j = {{"format", kFormat},
+            {"version", kVersion},
+            {"sde", sde_to_json(model.sde)},
+            {"parameterization", "noise"},
+            {"architecture", architecture_json(model.net.config())},
+            {"training", model.training},
+            {"time_frequencies", float_list(model.net.frequencies())},
+            {"weights", layer_list(model.net, model.net.params())}};
+  j["ema"] = model.ema ? Json{{"decay", model.ema->decay},
+                              {"updates", model.ema->updates},
+                              {"weights", layer_list(model.net, model.ema->values)}}
+                       : Json(nullptr);
+  j["optimizer"] = model.optimizer ? Json{{"steps", model.optimizer->steps},
+                                          {"m", float_list(model.optimizer->m)},
+                                          {"v", float_list(model.optimizer->v)}}
+                                   : Json(nullptr);
+  return j;
+}
+
+Model model_from_json(const Json& j) {
+  const std::string what = "model file";
+  json::reject_unknown_fields(j, {"format", "version", "sde", "parameterization", "architecture",
+                                  "training", "time_frequencies", "weights", "ema", "optimizer"},
+                              what);
+  if (!j.is_object() || j.value("format", "") != kFormat)
+    throw Error(fmt::format("not an sde-tools model (expected \"format\": \"{}\")", kFormat));
+  const std::int64_t version = json::integer(json::field(j, "version", what), "version");
+  if (version != kVersion)
+    throw Error(fmt::format("model format version {} is not supported (this build reads {})",
+                            version, kVersion));
+  if (json::string(json::field(j, "parameterization", what), "parameterization") != "noise")
+    throw Error("parameterization: only \"noise\" is supported");
+
+  Model model(Net(architecture_from_json(json::field(j, "architecture", what))));
+  try {
+    model.sde = sde_from_json(json::field(j, "sde", what));
+  } catch (const Error& e) {
+    throw Error("sde: " + std::string(e.what()));
+  }
+  const std::vector<float> freqs =
+      json::floats(json::field(j, "time_frequencies", what), "time_frequencies",
+                   static_cast<std::size_t>(model.net.config().frequencies));
+  std::copy(freqs.begin(), freqs.end(), model.net.frequencies().begin());
+  const std::vector<float> params = read_layers(json::field(j, "weights", what), model.net, "weights");
+  std::copy(params.begin(), params.end(), model.net.params().begin());
+  model.training = json::field(j, "training", what);
+
+  if (const Json& e = json::field(j, "ema", what); !e.is_null()) {
+    json::reject_unknown_fields(e, {"decay", "updates", "weights"}, "ema");
+    model.ema = EmaState{json::number(json::field(e, "decay", "ema"), "ema.decay"),
+                         json::integer(json::field(e, "updates", "ema"), "ema.updates"),
+                         read_layers(json::field(e, "weights", "ema"), model.net, "ema.weights")};
+  }
+  if (const Json& o = json::field(j, "optimizer", what); !o.is_null()) {
+    json::reject_unknown_fields(o, {"steps", "m", "v"}, "optimizer");
+    const std::size_t n = model.net.num_params();
+    model.optimizer = OptimizerState{json::integer(json::field(o, "steps", "optimizer"), "optimizer.steps"),
+                                     json::floats(json::field(o, "m", "optimizer"), "optimizer.m", n),
+                                     json::floats(json::field(o, "v", "optimizer"), "optimizer.v", n)};
+  }
+  return model;
+}
+
+Model read_model(const std::string& path) {
+  try {
+    return model_from_json(parse_json(read_text_file(path)));
+  } catch (const Error& e) {
+    throw e.with_file(input_name(path));
+  }
+}
+
+void write_model(const std::string& path, const Model& model) {
+  try {
+    OutputFile file(path, /*binary=*/false);
+    file.stream() << model_to_json(model).dump() << "\n";
+    file.commit();
+  } catch (const Error& e) {
+    throw e.with_file(path);
+  }
+}
+
+// ---------------------------------------------------------------- NetScore
+
+struct NetScore::Buffers {
+  NetWorkspace workspace;
+  Net::Matrix x, out, v, jv;
+  Net::Vector t;
+  explicit Buffers(const Net& net) : workspace(net, kChunkRows) {}
+};
+
+NetScore::NetScore(const Model& model, bool use_ema) : net_(model.net), sde_(model.sde) {
+  if (use_ema && model.ema) std::copy(model.ema->values.begin(), model.ema->values.end(), net_.params().begin());
+}
+
+NetScore::~NetScore() = default;
+
+std::unique_ptr<NetScore::Buffers> NetScore::acquire() const {
+  {
+    std::lock_guard lock(mutex_);
+    if (!pool_.empty()) {
+      auto b = std::move(pool_.back());
+      pool_.pop_back();
+      return b;
+    }
+  }
+  return std::make_unique<Buffers>(net_);
+}
+
+void NetScore::release(std::unique_ptr<Buffers> b) const {
+  std::lock_guard lock(mutex_);
+  pool_.push_back(std::move(b));
+}
+
+void NetScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
+  std::unique_ptr<Buffers> b = acquire();
+  b->x = x.cast<float>();
+  b->t = t.cast<float>();
+  b->out.resize(x.rows(), x.cols());
+  net_.forward(b->x, b->t, b->out, b->workspace);
+  out = b->out.cast<double>();
+  for (Eigen::Index i = 0; i < x.rows(); ++i) out.row(i) *= -1.0 / sde_.std(t(i));
+  release(std::move(b));
+}
+
+}  // namespace sde
+
+namespace sde {
+
+void NetScore::score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
+                         Matrix& jv) const {
+  std::unique_ptr<Buffers> b = acquire();
+  b->x = x.cast<float>();
+  b->t = t.cast<float>();
+  b->v = v.cast<float>();
+  b->out.resize(x.rows(), x.cols());
+  b->jv.resize(x.rows(), x.cols());
+  net_.jvp(b->x, b->t, b->v, b->out, b->jv, b->workspace);
+  score_out = b->out.cast<double>();
+  jv = b->jv.cast<double>();
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const double inv = -1.0 / sde_.std(t(i));
+    score_out.row(i) *= inv;
+    jv.row(i) *= inv;
+  }
+  release(std::move(b));
+}
+
+}  // namespace sde

@@ -1,0 +1,86 @@
+// Trained score models: the model file and the ScoreModel adapter.
+//
+// Model file: one JSON document, readable with json.load + numpy:
+//   {"format": "sde-tools-model", "version": 1,
+//    "sde": {...SDE spec...},
+//    "parameterization": "noise",       score = -net(x, t) / s(t) for every SDE
+//    "architecture": {"dim", "hidden", "activation", "embedding",
+//                     "frequencies", "fourier_scale", "sinusoidal_positions", "residual"},
+//    "training": {settings, "step", "final_loss", "data": {"rows", "hash"}},
+//    "time_frequencies": [...],
+//    "weights": [{"weight": [[out x in]], "bias": [out]}, ...]     raw parameters
+//    "ema": {"decay", "updates", "weights": [...same layout...]}  or null
+//    "optimizer": {"steps", "m": [...], "v": [...]}   flat, parameter order}
+// Numbers are float32 values written with the fewest digits that read back to
+// the same float, so a checkpoint resumes training bit for bit.
+//
+// VE: the noise parameterization divides by s(t) = sqrt(sigma(t)^2 -
+// sigma_min^2) too (our VE convention, see sde.hpp), which keeps the network
+// output O(1) at every t, as for VP and sub-VP.
+#pragma once
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net.hpp"
+#include "score.hpp"
+#include "spec.hpp"
+
+namespace sde {
+
+struct OptimizerState {
+  std::int64_t steps = 0;
+  std::vector<float> m, v;
+};
+
+struct EmaState {
+  double decay = 0;
+  std::int64_t updates = 0;
+  std::vector<float> values;
+};
+
+struct Model {
+  Sde sde;
+  Net net;                              // raw (last-step) parameters
+  std::optional<EmaState> ema;          // averaged parameters, used for sampling
+  std::optional<OptimizerState> optimizer;
+  Json training = Json::object();       // settings, step, final loss, data fingerprint
+
+  explicit Model(Net network) : net(std::move(network)) {}
+};
+
+Json model_to_json(const Model& model);
+// Validates format, version, shapes and values; errors name the field.
+Model model_from_json(const Json& j);
+Model read_model(const std::string& path);
+void write_model(const std::string& path, const Model& model);  // atomic
+
+// The score of a trained network: -net(x, t) / s(t), in fp32, using the EMA
+// weights when the model has them (unless use_ema is false). Safe to call
+// from several threads at once (each call takes its own workspace).
+class NetScore final : public ScoreModel {
+public:
+  NetScore(const Model& model, bool use_ema = true);
+  ~NetScore() override;
+  int dim() const override { return net_.config().dim; }
+  void score(const Matrix& x, const Vector& t, Matrix& out) const override;
+  // Forward mode through the network: J_score v = -(d net/dx) v / s(t).
+  void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
+                 Matrix& jv) const override;
+  const Sde& sde() const override { return sde_; }
+  const Net& net() const { return net_; }
+
+private:
+  struct Buffers;
+  std::unique_ptr<Buffers> acquire() const;
+  void release(std::unique_ptr<Buffers> b) const;
+
+  Net net_;
+  Sde sde_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::unique_ptr<Buffers>> pool_;
+};
+
+}  // namespace sde

@@ -1,0 +1,485 @@
+// Layout: inside a chunk, activations are stored transposed, features x
+// columns (column-major), one column per sample, so every layer is one GEMM
+// W [out x in] * H [in x columns] with the chunk as the wide dimension, and the
+// bias and activation run down contiguous columns.
+//
+// A pass with tangents doubles the columns: [primal | tangent]. A linear
+// layer maps both halves with the same GEMM (the bias only goes to the
+// primal half), so forward mode costs one wider GEMM per layer, and
+// reverse over forward handles the pair [adjoint | tangent adjoint] the same
+// way. For a hidden layer h = act(z), dh = act'(z) dz the adjoints are
+//   z_bar  = h_bar * act'(z) + dh_bar * act''(z) * dz
+//   dz_bar = dh_bar * act'(z)
+// and the weight gradient is [z_bar | dz_bar] [h_prev | dh_prev]^T.
+#include "net.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "error.hpp"
+#include "parallel.hpp"
+#include "rng.hpp"
+
+namespace sde {
+
+namespace {
+
+constexpr int C = kChunkRows;
+// Whole chunk buffers must be a multiple of the widest SIMD packet (16
+// floats with AVX-512), so that no element falls into a scalar tail loop.
+static_assert(C % 16 == 0);
+
+template <class T>
+using Block = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;  // features x columns
+template <class T>
+using BlockMap = Eigen::Map<Block<T>>;
+template <class T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+}  // namespace
+
+namespace detail {
+
+template <class T>
+struct NetChunk {
+  Block<T> input;               // [x; sin; cos], input features x C
+  Block<T> phase, wave;         // 2 pi t f and its sine or cosine, nf x C
+  Block<T> tangent;             // v, d x C
+  std::vector<Block<T>> pre;    // per layer, out x 2C: [z | dz]; a hidden layer's z is
+                                // replaced by act'(z); the output layer's is [out | jv]
+  std::vector<Block<T>> post;   // per hidden layer, out x 2C: [h | dh]
+  std::vector<Block<T>> curv;   // per hidden layer, out x C: act''(z), after jvp()
+  Block<T> adjoint[2];          // adjoints of layer outputs (ping-pong), widest x 2C
+  Block<T> pre_adjoint;         // adjoint of the pre-activation, widest x 2C
+  Block<T> scratch;             // widest x C
+};
+
+}  // namespace detail
+
+namespace {
+
+template <class T>
+using Chunk = detail::NetChunk<T>;
+
+// h = act(z) (+ skip), curvature = act''(z) when wanted, then act'(z) over z:
+// what backward and reverse-over-forward need, from one evaluation of the
+// sigmoid / tanh. All arrays have z.size() entries; s is scratch. The arrays
+// are whole chunk buffers (aligned, a multiple of kChunkRows long), so every
+// element takes the same SIMD path whatever its column: a row's result does
+// not depend on its position in the batch.
+template <class T>
+void activate(Activation kind, ArrayMap<T> z, ArrayMap<T> h, const T* skip, T* curvature,
+              ArrayMap<T> s) {
+  const Eigen::Index n = z.size();
+  const T one(1), two(2);
+  switch (kind) {
+    case Activation::silu:  // z sigmoid(z)
+      s = (one + (-z).exp()).inverse();
+      if (curvature) ArrayMap<T>(curvature, n) = s * (one - s) * (two + z * (one - two * s));
+      h = z * s;
+      z = s * (one + z * (one - s));
+      break;
+    case Activation::relu:
+      if (curvature) ArrayMap<T>(curvature, n).setZero();
+      h = z.max(T(0));
+      z = (z > T(0)).template cast<T>();
+      break;
+    case Activation::tanh:
+      s = z.tanh();
+      if (curvature) ArrayMap<T>(curvature, n) = -two * s * (one - s.square());
+      h = s;
+      z = one - s.square();
+      break;
+    case Activation::softplus:  // log(1 + e^z), linear above 20 like torch
+      s = (one + (-z).exp()).inverse();
+      if (curvature) ArrayMap<T>(curvature, n) = s * (one - s);
+      h = (z > T(20)).select(z, z.exp().log1p());
+      z = s;
+      break;
+  }
+  if (skip) h += ConstArrayMap<T>(skip, n);
+}
+
+template <class T>
+Eigen::Map<const RowMatrix<T>> weights(const Mlp<T>& net, const typename Mlp<T>::Layer& l) {
+  return {net.params().data() + l.weight, l.out, l.in};
+}
+
+template <class T>
+Eigen::Map<const ColVector<T>> bias(const Mlp<T>& net, const typename Mlp<T>::Layer& l) {
+  return {net.params().data() + l.bias, l.out};
+}
+
+// dst (k x C) = rows [r0, r0 + n) of src (B x k), transposed; padding columns 0.
+template <class T, class Dst>
+void load_columns(const Eigen::Ref<const RowMatrix<T>>& src, int r0, int n, Dst&& dst) {
+  dst.leftCols(n) = src.middleRows(r0, n).transpose();
+  dst.rightCols(C - n).setZero();
+}
+
+template <class T, class Src>
+void store_rows(const Src& src, int r0, int n, Eigen::Ref<RowMatrix<T>>& dst) {
+  dst.middleRows(r0, n) = src.leftCols(n).transpose();
+}
+
+// Input columns [x; sin(2 pi t f); cos(2 pi t f)]; padding columns x = 0, t = 0.
+template <class T>
+void load_input(const Mlp<T>& net, const Eigen::Ref<const RowMatrix<T>>& x,
+                const Eigen::Ref<const ColVector<T>>& t, int r0, int n, Chunk<T>& ch) {
+  const int d = net.config().dim, nf = net.config().frequencies;
+  load_columns<T>(x, r0, n, ch.input.topRows(d));
+  const Eigen::Map<const ColVector<T>> f(net.frequencies().data(), nf);
+  const T two_pi = static_cast<T>(2 * std::numbers::pi);
+  for (int c = 0; c < C; ++c)  // rounded like the peer: (2 pi t) first, then times f
+    ch.phase.col(c) = (two_pi * (c < n ? t[r0 + c] : T(0))) * f;
+  // sin and cos on whole aligned buffers: were they evaluated in place, a
+  // column's alignment would decide which elements take Eigen's scalar
+  // rather than its SIMD code, and the two round differently.
+  ch.wave = ch.phase.array().sin();
+  ch.input.middleRows(d, nf) = ch.wave;
+  ch.wave = ch.phase.array().cos();
+  ch.input.middleRows(d + nf, nf) = ch.wave;
+}
+
+// The layers over one chunk whose input (and tangent) columns are loaded.
+template <class T>
+void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent) {
+  const auto& layers = net.layers();
+  const int d = net.config().dim, cols = tangent ? 2 * C : C;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const auto& layer = layers[l];
+    const auto W = weights(net, layer);
+    Block<T>& pre = ch.pre[l];
+    // The GEMM accumulates onto the bias (the tangent half onto 0): Eigen
+    // would otherwise clear the destination first, and the bias needs a pass
+    // of its own. The sum is rounded as (W h) + b either way.
+    const auto b = bias(net, layer);
+    for (int c = 0; c < C; ++c) pre.col(c) = b;  // (a colwise() fill is not vectorized)
+    if (tangent) pre.rightCols(C).setZero();
+    if (l == 0) {
+      pre.leftCols(C).noalias() += W * ch.input;
+      // Only x carries a tangent, not the time features.
+      if (tangent) pre.rightCols(C).noalias() += W.leftCols(d) * ch.tangent;
+    } else {
+      pre.leftCols(cols).noalias() += W * ch.post[l - 1].leftCols(cols);
+    }
+    if (l + 1 == layers.size()) break;  // the output layer is linear
+
+    Block<T>& post = ch.post[l];
+    const std::size_t n = std::size_t(layer.out) * C;
+    activate<T>(net.config().activation, ArrayMap<T>(pre.data(), n), ArrayMap<T>(post.data(), n),
+                layer.residual ? ch.post[l - 1].data() : nullptr,
+                tangent ? ch.curv[l].data() : nullptr, ArrayMap<T>(ch.scratch.data(), n));
+    if (tangent) {
+      post.rightCols(C) = pre.leftCols(C).cwiseProduct(pre.rightCols(C));
+      if (layer.residual) post.rightCols(C) += ch.post[l - 1].rightCols(C);
+    }
+  }
+}
+
+// Parameter gradient of one chunk from the adjoint of the network output,
+// loaded in ch.adjoint[0] (d x C, or d x 2C [a | b] with tangents).
+template <class T>
+void backward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent, T* grad) {
+  const auto& layers = net.layers();
+  const int d = net.config().dim, cols = tangent ? 2 * C : C;
+  int cur = 0;  // which adjoint buffer holds the adjoint of layer l's output
+  for (int l = int(layers.size()) - 1; l >= 0; --l) {
+    const auto& layer = layers[l];
+    const bool hidden = l + 1 < int(layers.size());
+    const BlockMap<T> out_adj(ch.adjoint[cur].data(), layer.out, cols);
+    // Adjoint of the pre-activation; the output layer is linear, so it is out_adj.
+    BlockMap<T> pre_adj(hidden ? ch.pre_adjoint.data() : ch.adjoint[cur].data(), layer.out, cols);
+    if (hidden) {
+      const auto act1 = ch.pre[l].leftCols(C);  // act'(z)
+      pre_adj.leftCols(C) = out_adj.leftCols(C).cwiseProduct(act1);
+      if (tangent) {
+        pre_adj.leftCols(C) +=
+            out_adj.rightCols(C).cwiseProduct(ch.curv[l]).cwiseProduct(ch.pre[l].rightCols(C));
+        pre_adj.rightCols(C) = out_adj.rightCols(C).cwiseProduct(act1);
+      }
+    }
+    Eigen::Map<RowMatrix<T>> gW(grad + layer.weight, layer.out, layer.in);
+    if (l == 0) {
+      gW.noalias() = pre_adj.leftCols(C) * ch.input.transpose();
+      if (tangent) gW.leftCols(d).noalias() += pre_adj.rightCols(C) * ch.tangent.transpose();
+    } else {
+      gW.noalias() = pre_adj * ch.post[l - 1].leftCols(cols).transpose();
+    }
+    Eigen::Map<ColVector<T>>(grad + layer.bias, layer.out) = pre_adj.leftCols(C).rowwise().sum();
+    if (l == 0) break;
+
+    BlockMap<T> in_adj(ch.adjoint[1 - cur].data(), layer.in, cols);
+    in_adj.noalias() = weights(net, layer).transpose() * pre_adj;
+    if (layer.residual) in_adj += out_adj;
+    cur = 1 - cur;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- names, config
+
+std::string to_string(Activation a) {
+  switch (a) {
+    case Activation::silu: return "silu";
+    case Activation::relu: return "relu";
+    case Activation::tanh: return "tanh";
+    case Activation::softplus: return "softplus";
+  }
+  return "?";
+}
+
+std::string to_string(TimeEmbedding e) {
+  return e == TimeEmbedding::fourier ? "fourier" : "sinusoidal";
+}
+
+Activation parse_activation(const std::string& name) {
+  for (auto a : {Activation::silu, Activation::relu, Activation::tanh, Activation::softplus})
+    if (name == to_string(a)) return a;
+  throw Error(fmt::format("unknown activation '{}' (silu, relu, tanh, softplus)", name));
+}
+
+TimeEmbedding parse_time_embedding(const std::string& name) {
+  for (auto e : {TimeEmbedding::fourier, TimeEmbedding::sinusoidal})
+    if (name == to_string(e)) return e;
+  throw Error(fmt::format("unknown time embedding '{}' (fourier, sinusoidal)", name));
+}
+
+void NetConfig::validate() const {
+  if (dim < 1) throw Error(fmt::format("network: dim must be positive, got {}", dim));
+  for (int w : hidden)
+    if (w < 1) throw Error(fmt::format("network: hidden widths must be positive, got {}", w));
+  if (frequencies < 1)
+    throw Error(fmt::format("network: frequencies must be positive, got {}", frequencies));
+  if (!(fourier_scale > 0) || !std::isfinite(fourier_scale))
+    throw Error(fmt::format("network: fourier_scale must be positive, got {}", fourier_scale));
+  if (!(sinusoidal_positions > 0) || !std::isfinite(sinusoidal_positions))
+    throw Error(fmt::format("network: sinusoidal_positions must be positive, got {}",
+                            sinusoidal_positions));
+}
+
+// ---------------------------------------------------------------- Mlp
+
+template <class T>
+Mlp<T>::Mlp(NetConfig config) : config_(std::move(config)) {
+  config_.validate();
+  std::size_t offset = 0;
+  int in = config_.input_features();
+  const std::size_t hidden = config_.hidden.size();
+  for (std::size_t l = 0; l <= hidden; ++l) {
+    const int out = l < hidden ? config_.hidden[l] : config_.dim;
+    // Skips join hidden layers only: not the input features, not the output.
+    const bool residual = config_.residual && l > 0 && l < hidden && in == out;
+    const std::size_t weight = offset, bias = offset + std::size_t(in) * out;
+    layers_.push_back({in, out, weight, bias, residual});
+    offset = bias + out;
+    in = out;
+  }
+  params_.assign(offset, T(0));
+  frequencies_.assign(config_.frequencies, T(0));
+  if (config_.embedding == TimeEmbedding::sinusoidal) {
+    // 2 pi f_k = positions * 10000^(-k / (nf - 1)), k = 0 .. nf-1.
+    const int nf = config_.frequencies;
+    for (int k = 0; k < nf; ++k) {
+      const double rate = nf > 1 ? std::exp(-std::log(10000.0) * k / (nf - 1)) : 1.0;
+      frequencies_[k] = static_cast<T>(config_.sinusoidal_positions * rate / (2 * std::numbers::pi));
+    }
+  }
+}
+
+template <class T>
+Mlp<T>::Mlp(NetConfig config, std::uint64_t seed) : Mlp(std::move(config)) {
+  if (config_.embedding == TimeEmbedding::fourier) {
+    Stream rng(seed, Purpose::weights, 0);
+    for (T& f : frequencies_) f = static_cast<T>(config_.fourier_scale * rng.normal());
+  }
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    Stream rng(seed, Purpose::weights, 1 + l);
+    const double bound = 1.0 / std::sqrt(double(layer.in));
+    // Weights and bias are adjacent: out x in values, then out.
+    const auto first = params_.begin() + std::ptrdiff_t(layer.weight);
+    const auto last = params_.begin() + std::ptrdiff_t(layer.bias + layer.out);
+    for (auto p = first; p != last; ++p) *p = static_cast<T>(bound * (2 * rng.uniform() - 1));
+  }
+}
+
+template <class T>
+void Mlp<T>::check_inputs(const MlpWorkspace<T>& ws, Eigen::Index rows, Eigen::Index cols,
+                          Eigen::Index times) const {
+  if (ws.layers_ != layers_) throw Error("network: workspace sized for another network shape");
+  if (cols != config_.dim)
+    throw Error(fmt::format("network: expected {} columns, got {}", config_.dim, cols));
+  if (times != rows)
+    throw Error(fmt::format("network: {} points but {} times", rows, times));
+}
+
+template <class T>
+void Mlp<T>::check_backward(const MlpWorkspace<T>& ws, Eigen::Index rows, Eigen::Index cols,
+                            std::size_t grad_size, bool tangent) const {
+  if (ws.layers_ != layers_) throw Error("network: workspace sized for another network shape");
+  using Tape = typename MlpWorkspace<T>::Tape;
+  if (ws.tape_ == Tape::none || (tangent && ws.tape_ != Tape::tangent))
+    throw Error(fmt::format("network: {} needs a preceding {} whose batch fits the workspace",
+                            tangent ? "jvp_backward" : "backward", tangent ? "jvp" : "forward"));
+  if (rows != ws.recorded_batch_ || cols != config_.dim)
+    throw Error(fmt::format("network: adjoint is {} x {}, the recorded output {} x {}", rows,
+                            cols, ws.recorded_batch_, config_.dim));
+  if (grad_size != params_.size())
+    throw Error(fmt::format("network: gradient has {} entries, the network {} parameters",
+                            grad_size, params_.size()));
+}
+
+// Calls chunk_fn(buffers, first_row, rows, buffer_index) for every chunk of
+// the batch. Chunks run in rounds of the workspace's size; within a round,
+// on the workspace's threads.
+template <class T>
+template <class F>
+void Mlp<T>::run_chunks(MlpWorkspace<T>& ws, int batch, F&& chunk_fn) const {
+  const int buffers = int(ws.chunks_.size());
+  const int chunks = (batch + C - 1) / C;
+  for (int first = 0; first < chunks; first += buffers) {
+    const int count = std::min(buffers, chunks - first);
+    auto run = [&](int k) {
+      const int r0 = (first + k) * C;
+      chunk_fn(ws.chunks_[k], r0, std::min(C, batch - r0), k);
+    };
+    if (ws.threads_ == 1 || count == 1) {
+      for (int k = 0; k < count; ++k) run(k);  // no thread start, no allocation
+    } else {
+      parallel_for(std::size_t(count), 1, ws.threads_, [&](std::size_t b, std::size_t e) {
+        for (std::size_t k = b; k < e; ++k) run(int(k));
+      });
+    }
+  }
+}
+
+// Chunk gradients summed in chunk order, whatever thread computed which.
+template <class T>
+void Mlp<T>::reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) const {
+  const int chunks = (batch + C - 1) / C;
+  Eigen::Map<ColVector<T>> g(grad.data(), Eigen::Index(grad.size()));
+  if (chunks == 0) {
+    g.setZero();
+    return;
+  }
+  g = ws.chunk_grads_.col(0);
+  for (int c = 1; c < chunks; ++c) g += ws.chunk_grads_.col(c);
+}
+
+template <class T>
+void Mlp<T>::forward(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
+                     Eigen::Ref<Matrix> out, MlpWorkspace<T>& ws) const {
+  check_inputs(ws, x.rows(), x.cols(), t.size());
+  if (out.rows() != x.rows() || out.cols() != x.cols())
+    throw Error("network: output must have the shape of the input");
+  const int batch = int(x.rows());
+  ws.tape_ = MlpWorkspace<T>::Tape::none;
+  run_chunks(ws, batch, [&](Chunk<T>& ch, int r0, int n, int) {
+    load_input(*this, x, t, r0, n, ch);
+    forward_chunk(*this, ch, false);
+    store_rows(ch.pre.back(), r0, n, out);
+  });
+  if (batch <= ws.capacity()) ws.tape_ = MlpWorkspace<T>::Tape::value;
+  ws.recorded_batch_ = batch;
+}
+
+template <class T>
+void Mlp<T>::backward(Eigen::Ref<const Matrix> dout, std::span<T> grad,
+                      MlpWorkspace<T>& ws) const {
+  check_backward(ws, dout.rows(), dout.cols(), grad.size(), false);
+  const int d = config_.dim;
+  run_chunks(ws, ws.recorded_batch_, [&](Chunk<T>& ch, int r0, int n, int k) {
+    load_columns<T>(dout, r0, n, BlockMap<T>(ch.adjoint[0].data(), d, C));
+    backward_chunk(*this, ch, false, ws.chunk_grads_.col(k).data());
+  });
+  reduce_gradient(ws, ws.recorded_batch_, grad);
+}
+
+template <class T>
+void Mlp<T>::jvp(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
+                 Eigen::Ref<const Matrix> v, Eigen::Ref<Matrix> out, Eigen::Ref<Matrix> jv,
+                 MlpWorkspace<T>& ws) const {
+  check_inputs(ws, x.rows(), x.cols(), t.size());
+  if (v.rows() != x.rows() || v.cols() != x.cols() || out.rows() != x.rows() ||
+      out.cols() != x.cols() || jv.rows() != x.rows() || jv.cols() != x.cols())
+    throw Error("network: tangent and outputs must have the shape of the input");
+  const int batch = int(x.rows());
+  ws.tape_ = MlpWorkspace<T>::Tape::none;
+  run_chunks(ws, batch, [&](Chunk<T>& ch, int r0, int n, int) {
+    load_input(*this, x, t, r0, n, ch);
+    load_columns<T>(v, r0, n, ch.tangent);
+    forward_chunk(*this, ch, true);
+    store_rows(ch.pre.back().leftCols(C), r0, n, out);
+    store_rows(ch.pre.back().rightCols(C), r0, n, jv);
+  });
+  if (batch <= ws.capacity()) ws.tape_ = MlpWorkspace<T>::Tape::tangent;
+  ws.recorded_batch_ = batch;
+}
+
+template <class T>
+void Mlp<T>::jvp_backward(Eigen::Ref<const Matrix> a, Eigen::Ref<const Matrix> b,
+                          std::span<T> grad, MlpWorkspace<T>& ws) const {
+  check_backward(ws, a.rows(), a.cols(), grad.size(), true);
+  if (b.rows() != a.rows() || b.cols() != a.cols())
+    throw Error("network: jvp_backward needs a and b of the same shape");
+  const int d = config_.dim;
+  run_chunks(ws, ws.recorded_batch_, [&](Chunk<T>& ch, int r0, int n, int k) {
+    BlockMap<T> adj(ch.adjoint[0].data(), d, 2 * C);
+    load_columns<T>(a, r0, n, adj.leftCols(C));
+    load_columns<T>(b, r0, n, adj.rightCols(C));
+    backward_chunk(*this, ch, true, ws.chunk_grads_.col(k).data());
+  });
+  reduce_gradient(ws, ws.recorded_batch_, grad);
+}
+
+// ---------------------------------------------------------------- workspace
+
+template <class T>
+MlpWorkspace<T>::MlpWorkspace(const Mlp<T>& net, int capacity, int threads)
+    : layers_(net.layers()), threads_(std::max(threads, 1)) {
+  if (capacity < 1) throw Error(fmt::format("network: workspace capacity {} < 1", capacity));
+  const NetConfig& cfg = net.config();
+  int widest = cfg.dim;
+  for (int w : cfg.hidden) widest = std::max(widest, w);
+  chunks_.resize((capacity + C - 1) / C);
+  for (auto& ch : chunks_) {
+    ch.input.resize(cfg.input_features(), C);
+    ch.phase.resize(cfg.frequencies, C);
+    ch.wave.resize(cfg.frequencies, C);
+    ch.tangent.resize(cfg.dim, C);
+    for (const auto& layer : layers_) ch.pre.emplace_back(layer.out, 2 * C);
+    for (std::size_t l = 0; l + 1 < layers_.size(); ++l) {
+      ch.post.emplace_back(layers_[l].out, 2 * C);
+      ch.curv.emplace_back(layers_[l].out, C);
+    }
+    for (auto& a : ch.adjoint) a.resize(widest, 2 * C);
+    ch.pre_adjoint.resize(widest, 2 * C);
+    ch.scratch.resize(widest, C);
+  }
+  chunk_grads_.resize(Eigen::Index(net.num_params()), Eigen::Index(chunks_.size()));
+}
+
+template <class T>
+MlpWorkspace<T>::~MlpWorkspace() = default;
+template <class T>
+MlpWorkspace<T>::MlpWorkspace(MlpWorkspace&&) noexcept = default;
+template <class T>
+MlpWorkspace<T>& MlpWorkspace<T>::operator=(MlpWorkspace&&) noexcept = default;
+
+template <class T>
+int MlpWorkspace<T>::capacity() const {
+  return int(chunks_.size()) * C;
+}
+
+template class Mlp<float>;
+template class Mlp<double>;
+template class MlpWorkspace<float>;
+template class MlpWorkspace<double>;
+
+}  // namespace sde

@@ -1,0 +1,197 @@
+// The time-dependent MLP score network of the toy experiments, with
+// hand-written reverse mode (backward), forward mode (Jacobian-vector
+// products) and reverse-over-forward (the gradient of a JVP objective).
+//
+// Architecture, layer for layer the PyTorch peer's ScoreMLP:
+//
+//   input  [x, sin(2 pi t f), cos(2 pi t f)]     d + 2 nf features
+//   hidden h_l = act(W_l h_{l-1} + b_l)          (+ h_{l-1} with residual blocks)
+//   output W_L h_{L-1} + b_L                     d features: eps-hat
+//
+// The network predicts the noise; the score is -net(x, t) / s(t), divided by
+// the caller, so the network stays a plain function of (x, t).
+//
+// Parameters live in one flat vector in PyTorch state_dict order (weight
+// [out x in] row-major, then bias, layer by layer), so optimisers, EMA,
+// serialisation and norms are flat loops and a peer's weights load 1:1. The
+// time-embedding frequencies f are fixed at initialisation and not trained.
+//
+// Numerics and threads. A batch is cut into chunks of kChunkRows rows; each
+// chunk is computed by one thread, always kChunkRows wide (a short last
+// chunk is padded with x = 0, t = 0), so every row's output is the same
+// whatever the batch size, the row's position in it and the thread count.
+// Gradients are computed per chunk and summed in chunk order, so they are
+// bit-identical for any thread count (they depend on kChunkRows, a constant).
+// Eigen's own threading is not used (it needs -fopenmp, which we do not set).
+//
+// Everything is a template on the scalar: float is the production type;
+// double runs the same code for the finite-difference tests.
+#pragma once
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sde {
+
+enum class Activation { silu, relu, tanh, softplus };
+enum class TimeEmbedding {
+  fourier,    // Gaussian random Fourier features: f ~ N(0, fourier_scale^2)
+  sinusoidal  // transformer style: 2 pi f_k = positions * 10000^(-k / (nf - 1))
+};
+
+std::string to_string(Activation a);
+std::string to_string(TimeEmbedding e);
+Activation parse_activation(const std::string& name);      // throws sde::Error
+TimeEmbedding parse_time_embedding(const std::string& name);  // throws sde::Error
+
+struct NetConfig {
+  int dim = 2;                        // d: data dimension, input and output
+  std::vector<int> hidden{128, 128, 128};
+  Activation activation = Activation::silu;
+  TimeEmbedding embedding = TimeEmbedding::fourier;
+  int frequencies = 32;               // nf; the embedding has 2 nf features
+  double fourier_scale = 16.0;        // std of the Fourier frequencies
+  double sinusoidal_positions = 1000; // t in [0, 1] is position 1000 t
+  bool residual = false;              // h + act(W h + b) where in == out width
+
+  int embedding_features() const { return 2 * frequencies; }
+  int input_features() const { return dim + embedding_features(); }
+  void validate() const;  // throws sde::Error naming the bad field
+};
+
+// Rows per chunk: the unit of threading and of gradient summation.
+inline constexpr int kChunkRows = 128;
+
+template <class T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using ColVector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+template <class T>
+class MlpWorkspace;
+namespace detail {
+template <class T>
+struct NetChunk;  // one chunk's buffers, defined in net.cpp
+}
+
+template <class T>
+class Mlp {
+public:
+  using Matrix = RowMatrix<T>;  // batch x features, rows are samples
+  using Vector = ColVector<T>;
+
+  // One linear layer's place in the flat parameter vector.
+  struct Layer {
+    int in, out;
+    std::size_t weight, bias;  // offsets of W [out x in] row-major and b [out]
+    bool residual;             // hidden layer with a skip connection
+    bool operator==(const Layer&) const = default;
+  };
+
+  // Zero parameters and frequencies (to be filled by a loader).
+  explicit Mlp(NetConfig config);
+  // PyTorch-like initialisation drawn from Stream(seed, Purpose::weights, i):
+  // i = 0 the Fourier frequencies (N(0, scale^2)), i = 1 + l layer l, whose
+  // weights then biases are U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+  Mlp(NetConfig config, std::uint64_t seed);
+
+  const NetConfig& config() const { return config_; }
+  const std::vector<Layer>& layers() const { return layers_; }
+  std::size_t num_params() const { return params_.size(); }
+  std::span<T> params() { return params_; }
+  std::span<const T> params() const { return params_; }
+  // The fixed time-embedding frequencies f (nf values).
+  std::span<T> frequencies() { return frequencies_; }
+  std::span<const T> frequencies() const { return frequencies_; }
+
+  // The same network in another scalar type (tests compare float to double).
+  template <class U>
+  Mlp<U> cast() const;
+
+  // out = net(x, t): x [B x d], t [B], out [B x d]. Any B; if B fits the
+  // workspace, the activations are kept for backward().
+  void forward(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
+               MlpWorkspace<T>& ws) const;
+  // grad = d/dparams sum_ij dout_ij out_ij for the last forward() (or jvp())
+  // in ws; dout [B x d]. grad has num_params() entries and is overwritten.
+  void backward(Eigen::Ref<const Matrix> dout, std::span<T> grad, MlpWorkspace<T>& ws) const;
+
+  // Forward mode in x: out = net(x, t) and jv_i = J_i v_i, where J_i is the
+  // Jacobian of net(., t_i) at x_i (t is held fixed). v, jv [B x d].
+  void jvp(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<const Matrix> v,
+           Eigen::Ref<Matrix> out, Eigen::Ref<Matrix> jv, MlpWorkspace<T>& ws) const;
+  // Reverse over forward, for the last jvp() in ws: grad = d/dparams of
+  //   sum_i a_i . out_i + b_i . (J_i v_i),   a, b [B x d]
+  // (sliced score matching writes v^T J v and (v^T s)^2 this way).
+  void jvp_backward(Eigen::Ref<const Matrix> a, Eigen::Ref<const Matrix> b, std::span<T> grad,
+                    MlpWorkspace<T>& ws) const;
+
+private:
+  template <class F>
+  void run_chunks(MlpWorkspace<T>& ws, int batch, F&& chunk_fn) const;
+  void check_inputs(const MlpWorkspace<T>& ws, Eigen::Index rows, Eigen::Index cols,
+                    Eigen::Index times) const;
+  void check_backward(const MlpWorkspace<T>& ws, Eigen::Index rows, Eigen::Index cols,
+                      std::size_t grad_size, bool tangent) const;
+  void reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) const;
+
+  NetConfig config_;
+  std::vector<Layer> layers_;
+  std::vector<T, Eigen::aligned_allocator<T>> params_;  // aligned: see FloatBuffer
+  std::vector<T, Eigen::aligned_allocator<T>> frequencies_;
+};
+
+// Per-chunk buffers of the network's forward and backward passes: sized once
+// for a maximum batch (no allocation per step), reused across calls. The
+// workspace belongs to one network shape, not to one parameter vector, so a
+// model and its EMA copy can share it.
+template <class T>
+class MlpWorkspace {
+public:
+  // capacity: the largest batch whose forward can be followed by backward;
+  // forward() of larger batches runs through the buffers in rounds.
+  MlpWorkspace(const Mlp<T>& net, int capacity, int threads = 1);
+  ~MlpWorkspace();
+  MlpWorkspace(MlpWorkspace&&) noexcept;
+  MlpWorkspace& operator=(MlpWorkspace&&) noexcept;
+
+  int capacity() const;
+  int threads() const { return threads_; }
+  void set_threads(int threads) { threads_ = std::max(threads, 1); }
+
+private:
+  friend class Mlp<T>;
+  enum class Tape { none, value, tangent };  // what the last pass recorded
+
+  std::vector<typename Mlp<T>::Layer> layers_;  // the shape this was sized for
+  std::vector<detail::NetChunk<T>> chunks_;
+  Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> chunk_grads_;  // params x chunks
+  Tape tape_ = Tape::none;
+  int recorded_batch_ = 0;
+  int threads_ = 1;
+};
+
+template <class T>
+template <class U>
+Mlp<U> Mlp<T>::cast() const {
+  Mlp<U> other(config_);
+  std::transform(params_.begin(), params_.end(), other.params().begin(),
+                 [](T p) { return static_cast<U>(p); });
+  std::transform(frequencies_.begin(), frequencies_.end(), other.frequencies().begin(),
+                 [](T f) { return static_cast<U>(f); });
+  return other;
+}
+
+extern template class Mlp<float>;
+extern template class Mlp<double>;
+extern template class MlpWorkspace<float>;
+extern template class MlpWorkspace<double>;
+
+using Net = Mlp<float>;
+using NetWorkspace = MlpWorkspace<float>;
+
+}  // namespace sde

@@ -1,0 +1,128 @@
+#include "optim.hpp"
+
+#include <fmt/format.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+
+#include "error.hpp"
+
+namespace sde {
+
+namespace {
+
+using Array = Eigen::Array<float, Eigen::Dynamic, 1>;
+using ArrayMap = Eigen::Map<Array>;
+using ConstArrayMap = Eigen::Map<const Array>;
+
+void check_size(const char* what, std::size_t got, std::size_t want) {
+  if (got != want)
+    throw Error(fmt::format("optimizer: {} has {} entries, expected {}", what, got, want));
+}
+
+}  // namespace
+
+double l2_norm(std::span<const float> v) {
+  // Eight double lanes at a time: a dynamic-size cast().square().sum() is
+  // not vectorized and takes longer than the Adam update itself.
+  using Lanes = Eigen::Array<double, 8, 1>;
+  Lanes lanes = Lanes::Zero();
+  std::size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8)
+    lanes += Eigen::Map<const Eigen::Array<float, 8, 1>>(v.data() + i).cast<double>().square();
+  double sum = lanes.sum();
+  for (; i < v.size(); ++i) sum += double(v[i]) * v[i];
+  return std::sqrt(sum);
+}
+
+void AdamConfig::validate() const {
+  if (!(lr > 0)) throw Error(fmt::format("adam: lr must be positive, got {}", lr));
+  if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
+    throw Error(fmt::format("adam: betas must be in [0, 1), got {}, {}", beta1, beta2));
+  if (!(eps > 0)) throw Error(fmt::format("adam: eps must be positive, got {}", eps));
+  if (warmup < 0) throw Error(fmt::format("adam: warmup must be >= 0, got {}", warmup));
+  if (!(grad_clip >= 0))
+    throw Error(fmt::format("adam: grad_clip must be >= 0, got {}", grad_clip));
+}
+
+Adam::Adam(std::size_t num_params, AdamConfig config)
+    : config_(config), m_(num_params, 0.0f), v_(num_params, 0.0f) {
+  config_.validate();
+}
+
+double Adam::learning_rate() const {
+  if (config_.warmup == 0) return config_.lr;
+  return config_.lr * std::min(1.0, double(steps_ + 1) / double(config_.warmup));
+}
+
+double Adam::step(std::span<float> params, std::span<const float> grad) {
+  check_size("parameter vector", params.size(), m_.size());
+  check_size("gradient", grad.size(), m_.size());
+  const double norm = l2_norm(grad);
+  double scale = 1.0;
+  if (config_.grad_clip > 0 && norm + 1e-6 > config_.grad_clip)
+    scale = config_.grad_clip / (norm + 1e-6);
+
+  const double lr = learning_rate();
+  ++steps_;
+  // Scalars in double, rounded to float where torch rounds them.
+  const double correction1 = 1 - std::pow(config_.beta1, double(steps_));
+  const double correction2 = 1 - std::pow(config_.beta2, double(steps_));
+  const auto beta1 = float(config_.beta1), beta2 = float(config_.beta2);
+  const auto step_size = float(lr / correction1);
+  const auto root_correction2 = float(std::sqrt(correction2));
+  const auto eps = float(config_.eps);
+
+  const auto n = Eigen::Index(m_.size());
+  ArrayMap m(m_.data(), n), v(v_.data(), n), p(params.data(), n);
+  const ConstArrayMap g(grad.data(), n);
+  const auto clipped = g * float(scale);
+  // Operand order as torch's mul_/add_, addcmul_ and addcdiv_.
+  m = m * beta1 + float(1 - config_.beta1) * clipped;
+  v = v * beta2 + float(1 - config_.beta2) * clipped * clipped;
+  p += (-step_size * m) / (v.sqrt() / root_correction2 + eps);
+  return norm;
+}
+
+void Adam::restore(std::int64_t steps, std::span<const float> m, std::span<const float> v) {
+  check_size("first moment", m.size(), m_.size());
+  check_size("second moment", v.size(), v_.size());
+  if (steps < 0) throw Error(fmt::format("optimizer: step count {} < 0", steps));
+  steps_ = steps;
+  std::copy(m.begin(), m.end(), m_.begin());
+  std::copy(v.begin(), v.end(), v_.begin());
+}
+
+Ema::Ema(std::span<const float> params, double decay)
+    : decay_(decay), values_(params.begin(), params.end()) {
+  if (!(decay >= 0 && decay < 1))
+    throw Error(fmt::format("ema: decay must be in [0, 1), got {}", decay));
+}
+
+double Ema::decay_at(std::int64_t k) const {
+  return std::min(decay_, double(1 + k) / double(10 + k));
+}
+
+void Ema::update(std::span<const float> params) {
+  check_size("parameter vector", params.size(), values_.size());
+  ++updates_;
+  const auto weight = float(1 - decay_at(updates_));
+  const auto n = Eigen::Index(values_.size());
+  ArrayMap e(values_.data(), n);
+  const ConstArrayMap p(params.data(), n);
+  // torch.lerp: from the nearer end, so that weight 1 gives params exactly.
+  if (weight < 0.5f)
+    e += weight * (p - e);
+  else
+    e = p - (p - e) * (1.0f - weight);
+}
+
+void Ema::restore(std::int64_t updates, std::span<const float> values) {
+  check_size("EMA vector", values.size(), values_.size());
+  if (updates < 0) throw Error(fmt::format("ema: update count {} < 0", updates));
+  updates_ = updates;
+  std::copy(values.begin(), values.end(), values_.begin());
+}
+
+}  // namespace sde

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# sde-train end to end: the model file, bit-identical models for any
+# --threads, exact resume, a non-finite loss, sampling from the result, bad input.
+source "$(dirname "$0")/testlib.sh"
+RING=$SDE_ROOT/data/ring8.json
+SMALL="--hidden 32,32 --frequencies 8 --batch 128"
+sde-perturb --mixture "$RING" -n 2000 --seed 5 -o data.npy
+
+check "train 60 steps, 1 thread" sde-train data.npy $SMALL --steps 60 --threads 1 -o m1.json --log loss.csv --summary s.json
+check "train 60 steps, 2 threads" sde-train data.npy $SMALL --steps 60 --threads 2 -o m2.json
+check "model bytes do not depend on --threads" cmp m1.json m2.json
+py "model file reads with json + numpy" "
+m = json.load(open('m1.json'))
+assert m['format'] == 'sde-tools-model' and m['version'] == 1 and m['sde']['type'] == 'vp'
+W = [np.array(l['weight']) for l in m['weights']]
+assert [w.shape for w in W] == [(32, 18), (32, 32), (2, 32)], [w.shape for w in W]
+assert len(m['time_frequencies']) == 8 and m['training']['step'] == 60
+assert np.array(m['ema']['weights'][0]['weight']).shape == (32, 18)
+assert len(m['optimizer']['m']) == sum(w.size for w in W) + 32 + 32 + 2
+s = json.load(open('s.json')); assert s['steps_per_second'] > 0 and np.isfinite(s['final_loss'])
+log = np.loadtxt('loss.csv', delimiter=',', skiprows=1); assert log.shape == (6, 2) and log[-1, 0] == 60
+"
+check "train 30 steps" sde-train data.npy $SMALL --steps 30 -o part.json --log part.csv
+check "resume to 60 steps" sde-train data.npy --resume part.json --steps 60 -o resumed.json --log part.csv
+check "resumed model equals the uninterrupted one byte for byte" cmp resumed.json m1.json
+check "the log continues" cmp part.csv loss.csv
+check "train from stdin" bash -c "sde-train - $SMALL --steps 60 -o piped.json < data.npy"
+check "stdin gives the same model" cmp piped.json m1.json
+
+# A run that diverges stops with a clear error and keeps its last checkpoint.
+rm -f div.json
+"$SDE_BIN/sde-train" data.npy $SMALL --steps 400 --lr 1e6 --checkpoint-every 1 -o div.json 2> div.err
+rc=$?
+check "divergence exits 1" test $rc -eq 1
+check "divergence names the step" grep -q "non-finite loss at step" div.err
+py "the last good checkpoint is kept" "m = json.load(open('div.json')); assert m['training']['step'] >= 1"
+
+# Sampling from the trained model.
+check "sample from the model" sde-sample --model m1.json -n 200 --sampler dpm-solver -o ms.npy
+py "model samples are finite" "x = np.load('ms.npy'); assert x.shape == (200, 2) and np.isfinite(x).all()"
+
+# Bad input.
+"$PYTHON" -c "
+import numpy as np
+x = np.zeros((10, 2)); x[3, 0] = np.nan; np.save('nan.npy', x)
+np.save('empty.npy', np.zeros((0, 2))); np.save('three.npy', np.zeros((3, 3, 2)))
+np.save('wide.npy', np.zeros((10, 5)))"
+echo '{"format": "sde-tools-model", "version": 1}' > corrupt.json
+expect_error "NaN in data" 1 "sde-train: nan.npy: row 3" out.json sde-train nan.npy --steps 5 -o out.json
+expect_error "empty data" 1 "sde-train: .*0 rows" out.json sde-train empty.npy --steps 5 -o out.json
+expect_error "3-D data" 1 "sde-train: three.npy: expected 2-D" out.json sde-train three.npy --steps 5 -o out.json
+expect_error "missing data" 1 "sde-train: nosuch.npy" out.json sde-train nosuch.npy --steps 5 -o out.json
+expect_error "no output" 1 "-o FILE" - sde-train data.npy --steps 5
+expect_error "smld needs VE" 1 "smld needs --sde ve" out.json sde-train data.npy --loss smld --steps 5 -o out.json
+expect_error "corrupt checkpoint" 1 "sde-train: corrupt.json: " out.json sde-train data.npy --resume corrupt.json --steps 5 -o out.json
+expect_error "settings fixed on resume" 1 "--lr cannot be given with --resume" out.json sde-train data.npy --resume part.json --lr 0.1 --steps 70 -o out.json
+expect_error "other data on resume" 1 "other data" out.json sde-train wide.npy --resume part.json --steps 70 -o out.json
+expect_error "unreadable model for sampling" 1 "sde-sample: corrupt.json: " out.npy sde-sample --model corrupt.json -n 5 -o out.npy
+expect_error "bad --hidden" 2 "hidden" out.json sde-train data.npy --hidden 32,abc -o out.json
+finish

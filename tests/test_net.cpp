@@ -1,0 +1,424 @@
+// The score network: layout and initialisation, forward against a naive
+// per-sample evaluation, reverse mode, forward mode and reverse over forward
+// against central finite differences, float against double, determinism
+// across threads and batch splits, no allocation per step, misuse.
+//
+// Derivative checks run the production code instantiated in double, where
+// central differences are accurate to ~1e-9 (h = 1e-5: truncation
+// h^2 f'''/6 ~ 1e-10 x |f'''|, rounding 1e-16 |f| / h ~ 1e-10); fp32 finite
+// differences would drown in rounding noise. The float instantiation is then
+// compared with the double one on the same weights.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <numbers>
+#include <vector>
+
+#include "error.hpp"
+#include "net.hpp"
+#include "rng.hpp"
+
+using sde::Activation;
+using sde::Mlp;
+using sde::MlpWorkspace;
+using sde::NetConfig;
+template <class T>
+using Matrix = sde::RowMatrix<T>;
+template <class T>
+using Vector = sde::ColVector<T>;
+
+namespace {
+
+// Derivative checks: two chunks, the second one short.
+constexpr int kBatch = sde::kChunkRows + 6;
+
+Matrix<double> normals(int rows, int cols, std::uint64_t seed, double scale = 1.0) {
+  sde::Stream rng(seed, sde::Purpose::noise, 0);
+  Matrix<double> m(rows, cols);
+  for (auto& v : m.reshaped()) v = scale * rng.normal();
+  return m;
+}
+
+Vector<double> times(int n, std::uint64_t seed) {
+  sde::Stream rng(seed, sde::Purpose::time, 0);
+  Vector<double> t(n);
+  for (auto& v : t) v = rng.uniform();
+  return t;
+}
+
+NetConfig small_config(Activation act = Activation::silu) {
+  NetConfig cfg;
+  cfg.hidden = {8, 8, 8};
+  cfg.frequencies = 4;
+  cfg.activation = act;
+  return cfg;
+}
+
+// Small shapes that exercise every code path: each activation, residual
+// blocks, the sinusoidal embedding, unequal widths, d = 3.
+std::vector<NetConfig> small_configs() {
+  std::vector<NetConfig> out;
+  for (auto act : {Activation::silu, Activation::relu, Activation::tanh, Activation::softplus})
+    out.push_back(small_config(act));
+  out.push_back(small_config());
+  out.back().residual = true;
+  out.push_back(small_config(Activation::tanh));
+  out.back().embedding = sde::TimeEmbedding::sinusoidal;
+  out.push_back(small_config());
+  out.back().dim = 3;
+  out.back().hidden = {6, 9};
+  return out;
+}
+
+std::string describe(const NetConfig& c) {
+  return sde::to_string(c.activation) + (c.residual ? " residual" : "") + " " +
+         sde::to_string(c.embedding) + " d=" + std::to_string(c.dim);
+}
+
+double activation(Activation a, double z) {
+  switch (a) {
+    case Activation::silu: return z / (1 + std::exp(-z));
+    case Activation::relu: return z > 0 ? z : 0;
+    case Activation::tanh: return std::tanh(z);
+    case Activation::softplus: return z > 20 ? z : std::log1p(std::exp(z));
+  }
+  return 0;
+}
+
+// Plain loops, one sample at a time: shares nothing with the chunked code.
+Matrix<double> reference_forward(const Mlp<double>& net, const Matrix<double>& x,
+                                 const Vector<double>& t) {
+  const auto& cfg = net.config();
+  const auto p = net.params();
+  const auto f = net.frequencies();
+  Matrix<double> out(x.rows(), cfg.dim);
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    std::vector<double> h(x.row(i).begin(), x.row(i).end());
+    for (double fk : f) h.push_back(std::sin(2 * std::numbers::pi * t[i] * fk));
+    for (double fk : f) h.push_back(std::cos(2 * std::numbers::pi * t[i] * fk));
+    for (std::size_t l = 0; l < net.layers().size(); ++l) {
+      const auto& L = net.layers()[l];
+      const bool hidden = l + 1 < net.layers().size();
+      std::vector<double> next(L.out);
+      for (int o = 0; o < L.out; ++o) {
+        double z = p[L.bias + o];
+        for (int k = 0; k < L.in; ++k) z += p[L.weight + std::size_t(o) * L.in + k] * h[k];
+        next[o] = hidden ? activation(cfg.activation, z) + (L.residual ? h[o] : 0) : z;
+      }
+      h = std::move(next);
+    }
+    for (int j = 0; j < cfg.dim; ++j) out(i, j) = h[j];
+  }
+  return out;
+}
+
+struct Probe {  // inputs and adjoints of one check
+  Matrix<double> x, v, a, b;
+  Vector<double> t;
+  Probe(int batch, int dim)
+      : x(normals(batch, dim, 1, 2.0)),
+        v(normals(batch, dim, 2)),
+        a(normals(batch, dim, 3)),
+        b(normals(batch, dim, 4)),
+        t(times(batch, 5)) {}
+};
+
+// sum a.out over the batch, through forward().
+double output_objective(const Mlp<double>& net, const Probe& p, MlpWorkspace<double>& ws) {
+  Matrix<double> out(p.x.rows(), p.x.cols());
+  net.forward(p.x, p.t, out, ws);
+  return (p.a.array() * out.array()).sum();
+}
+
+// sum a.out + b.(J v) over the batch, through jvp().
+double jvp_objective(const Mlp<double>& net, const Probe& p, MlpWorkspace<double>& ws) {
+  Matrix<double> out(p.x.rows(), p.x.cols()), jv(p.x.rows(), p.x.cols());
+  net.jvp(p.x, p.t, p.v, out, jv, ws);
+  return (p.a.array() * out.array()).sum() + (p.b.array() * jv.array()).sum();
+}
+
+// Largest |fd - g| / (1 + |g|) over all parameters.
+template <class F>
+double worst_param_error(Mlp<double>& net, const std::vector<double>& grad, F&& objective) {
+  constexpr double h = 1e-5;
+  double worst = 0;
+  for (std::size_t i = 0; i < net.num_params(); ++i) {
+    double& p = net.params()[i];
+    const double saved = p;
+    p = saved + h;
+    const double up = objective();
+    p = saved - h;
+    const double down = objective();
+    p = saved;
+    worst = std::max(worst, std::abs((up - down) / (2 * h) - grad[i]) / (1 + std::abs(grad[i])));
+  }
+  return worst;
+}
+
+// max |got - want| / max |want|
+template <class A, class B>
+double relative_error(const A& got, const B& want) {
+  return (got.template cast<double>() - want).cwiseAbs().maxCoeff() / want.cwiseAbs().maxCoeff();
+}
+
+template <class T>
+Eigen::Map<const Vector<T>> as_vector(const std::vector<T>& v) {
+  return {v.data(), Eigen::Index(v.size())};
+}
+
+}  // namespace
+
+TEST_CASE("parameters in PyTorch state_dict order, nn.Linear initialisation") {
+  const Mlp<float> net(NetConfig{}, 7);
+  // Linear(66,128), Linear(128,128) x 2, Linear(128,2): weight then bias each.
+  CHECK(net.num_params() == 66 * 128 + 128 + 2 * (128 * 128 + 128) + 128 * 2 + 2);
+  const auto& L = net.layers();
+  REQUIRE(L.size() == 4);
+  CHECK(L[0].in == 66);
+  CHECK(L[0].bias == 66 * 128);
+  CHECK(L[1].weight == 66 * 128 + 128);
+  CHECK(L[3].out == 2);
+  CHECK(L[3].bias + 2 == net.num_params());
+  for (const auto& layer : L) {
+    const float bound = 1 / std::sqrt(float(layer.in));
+    const auto first = net.params().begin() + std::ptrdiff_t(layer.weight);
+    const auto last = net.params().begin() + std::ptrdiff_t(layer.bias + layer.out);
+    float lo = 0, hi = 0;
+    for (auto p = first; p != last; ++p) lo = std::min(lo, *p), hi = std::max(hi, *p);
+    CHECK(lo >= -bound);
+    CHECK(hi <= bound);
+    CHECK(hi - lo > 1.9 * bound);  // the whole range is used
+  }
+  // Fourier frequencies ~ N(0, 16^2): 32 draws have a sample std near 16.
+  double sq = 0;
+  for (float f : net.frequencies()) sq += double(f) * f;
+  CHECK(std::sqrt(sq / 32) == doctest::Approx(16).epsilon(0.4));
+
+  const Mlp<float> same(NetConfig{}, 7), other(NetConfig{}, 8);
+  CHECK(std::equal(net.params().begin(), net.params().end(), same.params().begin()));
+  CHECK(std::equal(net.frequencies().begin(), net.frequencies().end(),
+                   same.frequencies().begin()));
+  CHECK(net.params()[100] != other.params()[100]);
+}
+
+TEST_CASE("residual blocks only where widths match, between hidden layers") {
+  NetConfig cfg = small_config();
+  cfg.hidden = {8, 8, 5, 5};
+  cfg.residual = true;
+  const Mlp<double> net(cfg, 0);
+  std::vector<bool> residual;
+  for (const auto& l : net.layers()) residual.push_back(l.residual);
+  CHECK(residual == std::vector<bool>{false, true, false, true, false});
+}
+
+TEST_CASE("forward matches a naive per-sample evaluation") {
+  for (const auto& cfg : small_configs()) {
+    CAPTURE(describe(cfg));
+    const Mlp<double> net(cfg, 11);
+    const Probe p(kBatch, cfg.dim);
+    MlpWorkspace<double> ws(net, kBatch);
+    Matrix<double> out(kBatch, cfg.dim);
+    net.forward(p.x, p.t, out, ws);
+    CHECK(relative_error(out, reference_forward(net, p.x, p.t)) < 1e-13);
+  }
+}
+
+TEST_CASE("sinusoidal embedding frequencies") {
+  NetConfig cfg = small_config();
+  cfg.embedding = sde::TimeEmbedding::sinusoidal;
+  const Mlp<double> net(cfg, 0);
+  const auto f = net.frequencies();  // 2 pi f_k = 1000 * 10000^(-k/3)
+  CHECK(2 * std::numbers::pi * f[0] == doctest::Approx(1000));
+  CHECK(2 * std::numbers::pi * f[3] == doctest::Approx(0.1));
+}
+
+TEST_CASE("backward matches central differences for every parameter") {
+  for (const auto& cfg : small_configs()) {
+    CAPTURE(describe(cfg));
+    Mlp<double> net(cfg, 12);
+    const Probe p(kBatch, cfg.dim);
+    MlpWorkspace<double> ws(net, kBatch);
+    std::vector<double> grad(net.num_params());
+    output_objective(net, p, ws);
+    net.backward(p.a, grad, ws);
+    CHECK(worst_param_error(net, grad, [&] { return output_objective(net, p, ws); }) < 1e-8);
+  }
+}
+
+TEST_CASE("jvp matches central differences in x") {
+  for (const auto& cfg : small_configs()) {
+    CAPTURE(describe(cfg));
+    const Mlp<double> net(cfg, 13);
+    const Probe p(kBatch, cfg.dim);
+    MlpWorkspace<double> ws(net, kBatch);
+    Matrix<double> out(kBatch, cfg.dim), jv(kBatch, cfg.dim), up(kBatch, cfg.dim),
+        down(kBatch, cfg.dim);
+    net.jvp(p.x, p.t, p.v, out, jv, ws);
+    constexpr double h = 1e-5;
+    net.forward(p.x + h * p.v, p.t, up, ws);
+    net.forward(p.x - h * p.v, p.t, down, ws);
+    CHECK(relative_error(jv, (up - down) / (2 * h)) < 1e-8);
+    CHECK(relative_error(out, reference_forward(net, p.x, p.t)) < 1e-13);
+  }
+}
+
+TEST_CASE("reverse over forward matches central differences for every parameter") {
+  for (const auto& cfg : small_configs()) {
+    CAPTURE(describe(cfg));
+    Mlp<double> net(cfg, 14);
+    const Probe p(kBatch, cfg.dim);
+    MlpWorkspace<double> ws(net, kBatch);
+    std::vector<double> grad(net.num_params());
+    jvp_objective(net, p, ws);
+    net.jvp_backward(p.a, p.b, grad, ws);
+    CHECK(worst_param_error(net, grad, [&] { return jvp_objective(net, p, ws); }) < 1e-8);
+    // After jvp(), backward() gives the gradient of the output term alone.
+    std::vector<double> grad_out(net.num_params()), want(net.num_params());
+    jvp_objective(net, p, ws);
+    net.backward(p.a, grad_out, ws);
+    output_objective(net, p, ws);
+    net.backward(p.a, want, ws);
+    CHECK(relative_error(as_vector(grad_out), as_vector(want)) < 1e-14);
+  }
+}
+
+// The production shape in float against the same weights in double. The
+// float error comes from rounding the phases 2 pi t f (|phase| up to ~500,
+// so ~3e-5 absolute in the time features) and from fp32 sums of up to 128
+// terms per layer and 512 samples per gradient entry: observed ~2e-6 of the
+// largest value, so the bound 1e-4 has a wide margin yet catches any
+// indexing or layout error, which would be O(1).
+TEST_CASE("float agrees with double on the same weights") {
+  for (bool residual : {false, true}) {
+    CAPTURE(residual);
+    NetConfig cfg;
+    cfg.residual = residual;
+    const Mlp<float> net(cfg, 21);
+    const Mlp<double> ref = net.cast<double>();
+    const int B = 512;
+    const Probe p(B, cfg.dim);
+    MlpWorkspace<float> ws(net, B, 2);
+    MlpWorkspace<double> ws_ref(ref, B, 2);
+    Matrix<float> out(B, 2), jv(B, 2);
+    Matrix<double> out_ref(B, 2), jv_ref(B, 2);
+    std::vector<float> grad(net.num_params());
+    std::vector<double> grad_ref(net.num_params());
+
+    net.forward(p.x.cast<float>(), p.t.cast<float>(), out, ws);
+    ref.forward(p.x, p.t, out_ref, ws_ref);
+    CHECK(relative_error(out, out_ref) < 1e-4);
+    net.backward(p.a.cast<float>(), grad, ws);
+    ref.backward(p.a, grad_ref, ws_ref);
+    CHECK(relative_error(as_vector(grad), as_vector(grad_ref)) < 1e-4);
+
+    net.jvp(p.x.cast<float>(), p.t.cast<float>(), p.v.cast<float>(), out, jv, ws);
+    ref.jvp(p.x, p.t, p.v, out_ref, jv_ref, ws_ref);
+    CHECK(relative_error(jv, jv_ref) < 1e-4);
+    net.jvp_backward(p.a.cast<float>(), p.b.cast<float>(), grad, ws);
+    ref.jvp_backward(p.a, p.b, grad_ref, ws_ref);
+    CHECK(relative_error(as_vector(grad), as_vector(grad_ref)) < 1e-4);
+  }
+}
+
+TEST_CASE("bit-identical for any thread count, batch split and row position") {
+  const Mlp<float> net(NetConfig{}, 31);
+  const int B = 2 * sde::kChunkRows + 44;  // two full chunks and a short one
+  const Probe p(B, 2);
+  const Matrix<float> x = p.x.cast<float>(), v = p.v.cast<float>(), a = p.a.cast<float>(),
+                      b = p.b.cast<float>();
+  const Vector<float> t = p.t.cast<float>();
+
+  struct Result {
+    Matrix<float> out, jv;
+    std::vector<float> grad, jvp_grad;
+  };
+  auto run = [&](int threads) {
+    MlpWorkspace<float> ws(net, B, threads);
+    Result r{Matrix<float>(B, 2), Matrix<float>(B, 2), std::vector<float>(net.num_params()),
+             std::vector<float>(net.num_params())};
+    net.forward(x, t, r.out, ws);
+    net.backward(a, r.grad, ws);
+    Matrix<float> out(B, 2);
+    net.jvp(x, t, v, out, r.jv, ws);
+    net.jvp_backward(a, b, r.jvp_grad, ws);
+    return r;
+  };
+  const Result one = run(1), two = run(2), three = run(3);
+  for (const Result* r : {&two, &three}) {
+    CHECK(r->out == one.out);
+    CHECK(r->jv == one.jv);
+    CHECK(r->grad == one.grad);
+    CHECK(r->jvp_grad == one.jvp_grad);
+  }
+
+  // A row's output does not depend on its batch: a sub-batch at another
+  // offset, a single row, and a batch larger than the workspace (rounds).
+  MlpWorkspace<float> small(net, 1);
+  Matrix<float> part(50, 2), row(1, 2), all(B, 2);
+  net.forward(x.middleRows(17, 50), t.segment(17, 50), part, small);
+  CHECK(part == one.out.middleRows(17, 50));
+  net.forward(x.middleRows(123, 1), t.segment(123, 1), row, small);
+  CHECK(row == one.out.middleRows(123, 1));
+  net.forward(x, t, all, small);
+  CHECK(all == one.out);
+}
+
+#if defined(__GLIBC__)
+// Count malloc calls (operator new and Eigen's aligned allocations go
+// through it) by interposing glibc's malloc.
+extern "C" void* __libc_malloc(std::size_t size);
+namespace {
+std::atomic<long> malloc_calls{0};
+}
+extern "C" void* malloc(std::size_t size) {
+  malloc_calls.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(size);
+}
+
+TEST_CASE("a training step's network passes do not allocate (one thread)") {
+  const Mlp<float> net(NetConfig{}, 41);
+  const int B = 512;
+  const Probe p(B, 2);
+  const Matrix<float> x = p.x.cast<float>(), v = p.v.cast<float>(), a = p.a.cast<float>();
+  const Vector<float> t = p.t.cast<float>();
+  MlpWorkspace<float> ws(net, B);
+  Matrix<float> out(B, 2), jv(B, 2);
+  std::vector<float> grad(net.num_params());
+  const long before = malloc_calls.load();
+  net.forward(x, t, out, ws);
+  net.backward(a, grad, ws);
+  net.jvp(x, t, v, out, jv, ws);
+  net.jvp_backward(a, a, grad, ws);
+  CHECK(malloc_calls.load() == before);
+}
+#endif
+
+TEST_CASE("misuse is reported") {
+  const Mlp<float> net(small_config(), 0);
+  MlpWorkspace<float> ws(net, 10);
+  Matrix<float> x = Matrix<float>::Zero(10, 2), out(10, 2);
+  Vector<float> t = Vector<float>::Zero(10);
+  std::vector<float> grad(net.num_params());
+  CHECK_THROWS_AS(net.backward(x, grad, ws), sde::Error);  // nothing recorded
+  CHECK_THROWS_AS(net.forward(x, t.head(9), out, ws), sde::Error);
+  CHECK_THROWS_AS(net.forward(Matrix<float>::Zero(10, 3), t, out, ws), sde::Error);
+  net.forward(x, t, out, ws);
+  CHECK_THROWS_AS(net.backward(x.topRows(9), grad, ws), sde::Error);
+  CHECK_THROWS_AS(net.backward(x, std::span<float>(grad).first(5), ws), sde::Error);
+  CHECK_THROWS_AS(net.jvp_backward(x, x, grad, ws), sde::Error);  // no tangents recorded
+  // A batch beyond the capacity runs, but cannot be differentiated.
+  const int n = ws.capacity() + 1;
+  Matrix<float> big = Matrix<float>::Zero(n, 2), big_out(n, 2);
+  net.forward(big, Vector<float>::Zero(n), big_out, ws);
+  CHECK_THROWS_AS(net.backward(big, grad, ws), sde::Error);
+  const Mlp<float> other(NetConfig{}, 0);
+  CHECK_THROWS_AS(other.forward(x, t, out, ws), sde::Error);
+  NetConfig bad = small_config();
+  bad.hidden = {8, 0};
+  CHECK_THROWS_AS(Mlp<float>(bad, 0), sde::Error);
+  CHECK_THROWS_AS(sde::parse_activation("gelu"), sde::Error);
+  CHECK(sde::parse_activation("softplus") == Activation::softplus);
+}
