@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   std::vector<double> grid;
   sde::LikelihoodOptions opt;
   double dequantize = 0;
+  std::string truth_path;
   auto* data_opt = app.add_option("data", data_path, "Points, N x d .npy ('-' for stdin)");
   app.add_option("--grid", grid, "xmin,xmax,ymin,ymax,nx,ny: a 2-D grid (ny x nx output)")
       ->delimiter(',')
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--latent", latent_path, "Also write the encodings x(T) here (.npy)");
   app.add_option("--dequantize", dequantize,
                  "Bits/dim of discrete data: add d log2(K) for K levels (0: plain -log p / d ln 2)");
+  app.add_option("--truth", truth_path,
+                 "Mixture spec of the true density: report mean |log p_hat - log p| (default with --mixture: that mixture)");
   tool.add_score_source();
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
@@ -106,10 +109,13 @@ int main(int argc, char** argv) {
     for (int k : r.nfe) nfe_sum += k, nfe_max = std::max(nfe_max, k);
     summary["nfe_mean"] = rows > 0 ? nfe_sum / rows : 0.0;
     summary["nfe_max"] = nfe_max;
-    if (source.mixture) {  // the exact answer, for free
+    const std::optional<sde::GaussianMixture> truth =
+        truth_path.empty() ? source.mixture : std::optional(sde::read_mixture(truth_path));
+    if (truth) {  // the exact answer, for free
+      if (truth->dim() != d) throw sde::Error(truth_path, "dimension differs from the score's");
       double err = 0;
       for (Eigen::Index i = 0; i < x.rows(); ++i)
-        err += std::abs(r.log_density(i) - source.mixture->log_density(x.row(i).data()));
+        err += std::abs(r.log_density(i) - truth->log_density(x.row(i).data()));
       summary["mean_abs_error_vs_exact"] = rows > 0 ? err / rows : 0.0;
     }
   });

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <numeric>
 
 #include "cli.hpp"
 #include "error.hpp"
@@ -113,10 +114,14 @@ int main(int argc, char** argv) {
     const std::int64_t first = trainer.steps_done();
     auto progress = tool.progress("train", static_cast<std::size_t>(steps - first));
     double loss_value = 0, loss_sum = 0;
+    // The last step's loss is one minibatch's; the mean over the last 100
+    // steps is the figure to compare runs by.
+    std::vector<double> recent;
     const auto start = std::chrono::steady_clock::now();
     for (std::int64_t k = first + 1; k <= steps; ++k) {
       loss_value = trainer.step();
       loss_sum += loss_value;
+      if (steps - k < 100) recent.push_back(loss_value);
       if (log.is_open() && k % log_every == 0)
         log << (jsonl ? fmt::format("{{\"step\": {}, \"loss\": {}}}\n", k, loss_value)
                       : fmt::format("{},{}\n", k, loss_value));
@@ -132,6 +137,7 @@ int main(int argc, char** argv) {
     summary["steps"] = {{"from", first}, {"to", steps}};
     summary["final_loss"] = loss_value;
     summary["mean_loss"] = loss_sum / static_cast<double>(steps - first);
+    summary["recent_loss"] = std::accumulate(recent.begin(), recent.end(), 0.0) / static_cast<double>(recent.size());
     summary["steps_per_second"] = static_cast<double>(steps - first) / seconds;
     summary["training"] = model->training;
   });
