@@ -177,4 +177,32 @@ double sliced_wasserstein(const Matrix& x, const Matrix& y, int projections, std
   return total / projections;
 }
 
+double score_relative_error(const ScoreModel& model, const GaussianMixture& truth, double t_min,
+                            double t_max, int times, int points, std::uint64_t seed,
+                            std::vector<double>* per_time) {
+  if (model.dim() != truth.dim())
+    throw Error(fmt::format("score_relative_error: the model has d = {}, the mixture {}", model.dim(),
+                            truth.dim()));
+  if (times < 1 || points < 1 || !(t_min > 0 && t_max >= t_min))
+    throw Error("score_relative_error: need times, points >= 1 and 0 < t_min <= t_max");
+  const MixtureScore exact(truth, model.sde());
+  const Sde& sde = model.sde();
+  Matrix x(points, truth.dim()), learned(points, truth.dim()), reference(points, truth.dim());
+  double total = 0;
+  if (per_time) per_time->clear();
+  for (int k = 0; k < times; ++k) {
+    const double t = times == 1 ? t_min : t_min + (t_max - t_min) * k / (times - 1);
+    // Each time gets its own rows of the exact sampler's stream.
+    truth.sample(seed, static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(points), x,
+                 nullptr, sde.mean_coeff(t), sde.std(t));
+    const Vector tv = Vector::Constant(points, t);
+    model.score(x, tv, learned);
+    exact.score(x, tv, reference);
+    const double rel = std::sqrt((learned - reference).squaredNorm() / reference.squaredNorm());
+    if (per_time) per_time->push_back(rel);
+    total += rel;
+  }
+  return total / times;
+}
+
 }  // namespace sde

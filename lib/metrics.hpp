@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "mixture.hpp"
+#include "score.hpp"
 #include "types.hpp"
 
 namespace sde {
@@ -57,5 +58,13 @@ double wasserstein_1d(Vector a, Vector b);
 // `projections` random unit directions; direction k comes from
 // Stream(seed, Purpose::projection, k), so it does not depend on the data.
 double sliced_wasserstein(const Matrix& x, const Matrix& y, int projections, std::uint64_t seed);
+
+// Relative L2 error of a score against the exact one of a mixture:
+// for each of `times` evenly spaced t in [t_min, t_max], draw `points`
+// exact samples of p_t and compute sqrt(E|s_model - s_exact|^2 / E|s_exact|^2);
+// returns the mean over t (per_time gets each t's value when not null).
+double score_relative_error(const ScoreModel& model, const GaussianMixture& truth, double t_min,
+                            double t_max, int times, int points, std::uint64_t seed,
+                            std::vector<double>* per_time = nullptr);
 
 }  // namespace sde

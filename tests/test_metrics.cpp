@@ -270,3 +270,25 @@ TEST_CASE("subsample_rows: a deterministic subset in the original order") {
   CHECK(sde::subsample_rows(x, 1000, 4, 0) == x);
   CHECK(sde::subsample_rows(x, 5000, 4, 0) == x);
 }
+
+TEST_CASE("score_relative_error: zero for the exact score, the size of a known perturbation otherwise") {
+  sde::Matrix mu(2, 2);
+  mu << -2, 0, 2, 0;
+  const sde::GaussianMixture mix = sde::GaussianMixture::isotropic({0.5, 0.5}, mu, {0.5, 0.5});
+  const sde::MixtureScore exact(mix, sde::Sde::vp());
+  CHECK(sde::score_relative_error(exact, mix, 0.01, 1.0, 5, 500, 1) == 0.0);
+  // A score scaled by 1.1 is off by exactly 10% at every t.
+  struct Scaled final : sde::ScoreModel {
+    const sde::MixtureScore& inner;
+    explicit Scaled(const sde::MixtureScore& s) : inner(s) {}
+    int dim() const override { return inner.dim(); }
+    void score(const sde::Matrix& x, const sde::Vector& t, sde::Matrix& out) const override {
+      inner.score(x, t, out);
+      out *= 1.1;
+    }
+    void score_jvp(const sde::Matrix&, const sde::Vector&, const sde::Matrix&, sde::Matrix&,
+                   sde::Matrix&) const override {}
+    const sde::Sde& sde() const override { return inner.sde(); }
+  } scaled(exact);
+  CHECK(sde::score_relative_error(scaled, mix, 0.01, 1.0, 5, 500, 1) == doctest::Approx(0.1).epsilon(1e-9));
+}

@@ -8,6 +8,7 @@
 #include "cli.hpp"
 #include "error.hpp"
 #include "io.hpp"
+#include "metrics.hpp"
 #include "json_fields.hpp"
 #include "train.hpp"
 
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   sde::TrainOptions opt;
   sde::NetConfig net;
   int log_every = 10;
+  std::string truth_path;
 
   app.add_option("data", data_path, "Training data, N x d .npy ('-' for stdin)")->required();
   app.add_option("--steps", steps, "Total training steps")->check(CLI::PositiveNumber)->capture_default_str();
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", checkpoint_every, "Write the model every K steps")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log", log_path, "Loss log: .csv or .jsonl (appended on --resume)");
+  app.add_option("--truth", truth_path,
+                 "Mixture spec of the data: report the learned score's relative L2 error vs the exact "
+                 "score, averaged over t in [0.01, 1] (EMA weights)");
   app.add_option("--log-every", log_every, "Log every K steps")->check(CLI::PositiveNumber)->capture_default_str();
   // Options fixed by a checkpoint: they may not be given with --resume.
   std::vector<CLI::Option*> fixed = {
@@ -140,5 +145,12 @@ int main(int argc, char** argv) {
     summary["recent_loss"] = std::accumulate(recent.begin(), recent.end(), 0.0) / static_cast<double>(recent.size());
     summary["steps_per_second"] = static_cast<double>(steps - first) / seconds;
     summary["training"] = model->training;
+    if (!truth_path.empty()) {
+      std::vector<double> per_time;
+      const double err = sde::score_relative_error(sde::NetScore(*model), sde::read_mixture(truth_path),
+                                                   0.01, 1.0, 25, 2000, 12345, &per_time);
+      summary["score_relative_error"] = err;
+      summary["score_relative_error_by_t"] = per_time;
+    }
   });
 }
