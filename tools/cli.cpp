@@ -260,6 +260,14 @@ void write_matrix(const OutputOptions& out, const Matrix& x) {
               x.data());
 }
 
+void add_nfe(Json& summary, const std::vector<int>& nfe) {
+  double sum = 0;
+  int most = 0;
+  for (int k : nfe) sum += k, most = std::max(most, k);
+  summary["nfe_mean"] = nfe.empty() ? 0.0 : sum / static_cast<double>(nfe.size());
+  summary["nfe_max"] = most;
+}
+
 void note(const Tool& tool, const std::string& text) {
   if (!tool.quiet()) std::cerr << tool.name() << ": " << text << "\n";
 }

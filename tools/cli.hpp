@@ -114,6 +114,9 @@ void write_matrix(const OutputOptions& out, const Matrix& x);
 // Text (JSON, CSV) to a file or "-", atomically; errors name the file.
 void write_text(const std::string& path, const std::string& text);
 
+// Per-row score evaluations into the summary: "nfe_mean" and "nfe_max".
+void add_nfe(Json& summary, const std::vector<int>& nfe);
+
 // A short message on stderr unless quiet (e.g. where the output went).
 void note(const Tool& tool, const std::string& text);
 

@@ -104,11 +104,7 @@ int main(int argc, char** argv) {
     summary["nll_mean"] = mean;
     summary["nll_se"] = se;
     summary["bits_per_dim"] = mean / (d * std::numbers::ln2) + (dequantize > 0 ? std::log2(dequantize) : 0.0);
-    double nfe_sum = 0;
-    int nfe_max = 0;
-    for (int k : r.nfe) nfe_sum += k, nfe_max = std::max(nfe_max, k);
-    summary["nfe_mean"] = rows > 0 ? nfe_sum / rows : 0.0;
-    summary["nfe_max"] = nfe_max;
+    sde::cli::add_nfe(summary, r.nfe);
     const std::optional<sde::GaussianMixture> truth =
         truth_path.empty() ? source.mixture : std::optional(sde::read_mixture(truth_path));
     if (truth) {  // the exact answer, for free

@@ -158,11 +158,7 @@ int main(int argc, char** argv) {
     summary["score"] = source.description;
     summary["sde"] = sde::sde_to_json(source.score->sde());
     summary["rows"] = {run.first_row, run.first_row + rows};
-    double nfe_sum = 0;
-    int nfe_max = 0;
-    for (int k : result.nfe) nfe_sum += k, nfe_max = std::max(nfe_max, k);
-    summary["nfe_mean"] = rows ? nfe_sum / static_cast<double>(rows) : 0.0;
-    summary["nfe_max"] = nfe_max;
+    sde::cli::add_nfe(summary, result.nfe);
     if (source.mixture) {  // quality against the exact mixture, for free
       const sde::MixtureFit fit = sde::fit_to_mixture(result.x, *source.mixture);
       summary["quality"] = {{"weights", fit.weights},
