@@ -85,8 +85,8 @@ struct Chunk {
       for (Eigen::Index j = 0; j < x.cols(); ++j) {
         const double y = (*run.known)(k, j);
         if (std::isnan(y)) continue;
-        const double z = st.normal();
-        x(i, j) = exact ? y : m * y + s * z;
+        const double draw = st.normal();
+        x(i, j) = exact ? y : m * y + s * draw;
       }
     }
   }
