@@ -7,6 +7,7 @@
 
 #include "likelihood.hpp"
 #include "sample.hpp"
+#include "test_mixtures.hpp"
 
 using namespace sde;
 
@@ -17,15 +18,7 @@ GaussianMixture one_d() {
   mu << -2, 2;
   return GaussianMixture::isotropic({0.6, 0.4}, mu, {0.5, 0.2});
 }
-GaussianMixture two_d() {
-  Matrix mu(3, 2);
-  mu << -2, 0, 2, 1, 0, -2.5;
-  Matrix c0(2, 2), c1(2, 2), c2(2, 2);
-  c0 << 0.3, 0.2, 0.2, 0.4;
-  c1 << 0.2, 0, 0, 0.2;
-  c2 << 0.5, -0.1, -0.1, 0.1;
-  return GaussianMixture({0.5, 0.3, 0.2}, mu, {c0, c1, c2});
-}
+GaussianMixture two_d() { return testing::anisotropic_2d(); }
 GaussianMixture five_d() {
   Matrix mu(3, 5);
   mu << 1, 0, -1, 2, 0, -1, 1, 0, 0, 2, 0, -2, 1, -1, 0;

@@ -9,21 +9,13 @@
 #include "error.hpp"
 #include "metrics.hpp"
 #include "sample.hpp"
+#include "test_mixtures.hpp"
 
 using namespace sde;
 
 namespace {
 
-GaussianMixture two_d_mixture() {
-  // Unequal weights, one full anisotropic covariance.
-  Matrix means(3, 2);
-  means << -2, 0, 2, 1, 0, -2.5;
-  Matrix c0(2, 2), c1(2, 2), c2(2, 2);
-  c0 << 0.3, 0.2, 0.2, 0.4;
-  c1 << 0.2, 0, 0, 0.2;
-  c2 << 0.5, -0.1, -0.1, 0.1;
-  return GaussianMixture({0.5, 0.3, 0.2}, means, {c0, c1, c2});
-}
+GaussianMixture two_d_mixture() { return testing::anisotropic_2d(); }
 
 // Component weights by mean posterior within 4 SE (binomial sqrt(w(1-w)/N),
 // an upper bound for the posterior average) and mean log-density within 4 SE
