@@ -2,6 +2,7 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 BIN   := $(BUILD)/bin
+MAKEFLAGS += --no-print-directory
 
 .PHONY: help deps configure build test demo clean
 .DEFAULT_GOAL := help
