@@ -102,13 +102,13 @@ struct Chunk {
   // Tweedie's formula: E[x(0) | x(t)] = (x + s^2 score) / m (exact for the oracle).
   void denoise(double time) {
     eval(x, time);
-    x = denoised(x, time);
+    denoised(x, time, x);
   }
-  // The data prediction from the current score buffer.
-  Matrix denoised(const Matrix& y, double time) const {
+  // out <- the data prediction for y from the current score buffer (out may be y).
+  void denoised(const Matrix& y, double time, Matrix& out) const {
     const Sde& sde = model.sde();
     const double s = sde.std(time);
-    return (y + s * s * score) / sde.mean_coeff(time);
+    out = (y + s * s * score) / sde.mean_coeff(time);
   }
   void check_finite(int step, double time) const {
     if (!x.allFinite())
@@ -437,7 +437,7 @@ SampleResult sample_ddim(const ScoreModel& model, std::size_t n, const FastOptio
       const double m2 = sde.mean_coeff(t_next), s2 = sde.std(t_next);
       c.eval(c.x, t);
       eps_hat = -s * c.score;  // the noise estimate
-      x0 = c.denoised(c.x, t);
+      c.denoised(c.x, t, x0);
       // DDIM (seed 002, Eq. 12) for any Gaussian kernel (m, s): the posterior
       // noise sigma^2 = eta^2 (s'/s)^2 (s^2 - (m/m')^2 s'^2), which is the
       // DDPM posterior variance at eta = 1 and 0 (deterministic) at eta = 0.
@@ -464,6 +464,7 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
   if (o.order < 1 || o.order > 3) throw Error("DPM-Solver++ order must be 1, 2 or 3");
   return run_chunks(model, n, N, run, progress, [&](Chunk& c, const Frames& frames) {
     // Data predictions of the last three steps, newest first.
+    Matrix d0(c.rows(), c.x.cols()), d1(c.rows(), c.x.cols());  // divided differences
     Matrix x0[3] = {Matrix(c.rows(), c.x.cols()), Matrix(c.rows(), c.x.cols()),
                     Matrix(c.rows(), c.x.cols())};
     double lam[3] = {0, 0, 0};  // lambda at those steps
@@ -474,7 +475,7 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
       lam[2] = lam[1];
       lam[1] = lam[0];
       c.eval(c.x, t);
-      x0[0] = c.denoised(c.x, t);
+      c.denoised(c.x, t, x0[0]);
       lam[0] = sde.lambda(t);
       const double m2 = sde.mean_coeff(t_next), s_ratio = sde.std(t_next) / sde.std(t);
       const double h = sde.lambda(t_next) - lam[0];
@@ -488,15 +489,15 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
       c.x = s_ratio * c.x - m2 * phi * x0[0];
       if (order >= 2) {
         const double r0 = (lam[0] - lam[1]) / h;
-        const Matrix D1_0 = (x0[0] - x0[1]) / r0;
+        d0 = (x0[0] - x0[1]) / r0;  // D1_0
         if (order == 2) {
-          c.x -= 0.5 * m2 * phi * D1_0;
+          c.x -= 0.5 * m2 * phi * d0;
         } else {
           const double r1 = (lam[1] - lam[2]) / h;
-          const Matrix D1_1 = (x0[1] - x0[2]) / r1;
-          const Matrix D1 = D1_0 + (r0 / (r0 + r1)) * (D1_0 - D1_1);
-          const Matrix D2 = (D1_0 - D1_1) / (r0 + r1);
-          c.x += m2 * (phi / h + 1) * D1 - m2 * ((phi + h) / (h * h) - 0.5) * D2;
+          d1 = (x0[1] - x0[2]) / r1;  // D1_1
+          // D1 = D1_0 + r0/(r0+r1) (D1_0 - D1_1), D2 = (D1_0 - D1_1)/(r0+r1)
+          c.x += m2 * (phi / h + 1) * (d0 + (r0 / (r0 + r1)) * (d0 - d1)) -
+                 m2 * ((phi + h) / (h * h) - 0.5) / (r0 + r1) * (d0 - d1);
         }
       }
       c.check_finite(i + 1, t_next);

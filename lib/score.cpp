@@ -37,7 +37,7 @@ void MixtureScore::kernel(const Vector& t, Vector& m, Vector& s) const {
 void MixtureScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
   if (t.size() != x.rows())
     throw Error(fmt::format("score: {} points but {} times", x.rows(), t.size()));
-  Vector m, s;
+  thread_local Vector m, s;  // reused: this runs inside every sampler step
   kernel(t, m, s);
   mix_.score(x, m, s, out);
 }
