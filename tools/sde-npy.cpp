@@ -4,17 +4,15 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <charconv>
 #include <functional>
-#include <iterator>
 #include <numeric>
 #include <optional>
-#include <sstream>
 
 #include "cli.hpp"
 #include "error.hpp"
 #include "io.hpp"
 #include "metrics.hpp"
+#include "text_arrays.hpp"
 
 namespace {
 
@@ -40,78 +38,13 @@ struct Sink {
 
 std::vector<double> list(const sde::RowVector& v) { return {v.data(), v.data() + v.size()}; }
 
-// The whole of `text` as a T (a number), or nothing.
-template <class T>
-std::optional<T> parse_whole(std::string_view text) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// ----------------------------------------------------------- --rows / --cols
-// Comma-separated items, each a Python slice "a:b[:step]" (parts optional,
-// negative indices count from the end) or a single index.
-struct IndexItem {
-  std::optional<long> start, stop;
-  long step = 1;
-  bool single = false;
-};
-using IndexSpec = std::vector<IndexItem>;
-const IndexSpec everything{IndexItem{}};
-
-IndexSpec parse_index_spec(const std::string& option, const std::string& text) {
-  const auto fail = [&] {
-    return CLI::ValidationError(
-        option, "expected a:b[:step] or an index, comma-separated; got '" + text + "'");
-  };
-  const auto index = [&](const std::string& part) -> std::optional<long> {
-    if (part.empty()) return std::nullopt;
-    if (const auto value = parse_whole<long>(part)) return value;
-    throw fail();
-  };
-  IndexSpec spec;
-  std::istringstream items(text);
-  for (std::string item; std::getline(items, item, ',');) {
-    std::vector<std::string> parts;
-    std::istringstream fields(item);
-    for (std::string part; std::getline(fields, part, ':');) parts.push_back(part);
-    if (item.ends_with(':')) parts.emplace_back();
-    if (parts.empty() || parts.size() > 3) throw fail();
-    IndexItem parsed{index(parts[0]), parts.size() > 1 ? index(parts[1]) : std::nullopt,
-                     parts.size() > 2 ? index(parts[2]).value_or(1) : 1, parts.size() == 1};
-    if ((parsed.single && !parsed.start) || parsed.step == 0) throw fail();
-    spec.push_back(parsed);
+// A malformed --rows/--cols is a usage error (exit 2).
+sde::IndexSpec usage_checked(const std::string& option, const std::string& text) {
+  try {
+    return sde::parse_index_spec(text);
+  } catch (const Error& e) {
+    throw CLI::ValidationError(option, e.what());
   }
-  if (spec.empty()) throw fail();
-  return spec;
-}
-
-// The indices into an axis of length n that a spec selects, as Python would.
-std::vector<std::size_t> resolve(const IndexSpec& spec, std::size_t n, const std::string& option) {
-  const long size = static_cast<long>(n);
-  const auto wrap = [size](long i) { return i < 0 ? i + size : i; };
-  std::vector<std::size_t> picked;
-  for (const IndexItem& item : spec) {
-    if (item.single) {
-      const long i = wrap(*item.start);
-      if (i < 0 || i >= size)
-        throw Error(
-            fmt::format("{}: index {} is out of range for length {}", option, *item.start, n));
-      picked.push_back(static_cast<std::size_t>(i));
-      continue;
-    }
-    // slice.indices(): defaults and clamping depend on the direction.
-    const long lower = item.step > 0 ? 0 : -1, upper = item.step > 0 ? size : size - 1;
-    const auto bound = [&](std::optional<long> i, long fallback) {
-      return i ? std::clamp(wrap(*i), lower, upper) : fallback;
-    };
-    const long start = bound(item.start, item.step > 0 ? lower : upper);
-    const long stop = bound(item.stop, item.step > 0 ? upper : lower);
-    for (long i = start; item.step > 0 ? i < stop : i > stop; i += item.step)
-      picked.push_back(static_cast<std::size_t>(i));
-  }
-  return picked;
 }
 
 // -------------------------------------------------------------- subcommands
@@ -181,8 +114,8 @@ void cat(const std::vector<std::string>& files, std::size_t axis, const Sink& si
 
 // A 1-, 2- or 3-D array seen as frames x rows x columns; --frame drops the frame axis.
 struct SliceOptions {
-  IndexSpec rows = everything;
-  std::optional<IndexSpec> cols;
+  sde::IndexSpec rows = sde::everything;
+  std::optional<sde::IndexSpec> cols;
   std::optional<long> frame;
 };
 
@@ -200,10 +133,10 @@ void slice(const std::string& path, const SliceOptions& opt, const Sink& sink) {
     if (opt.cols && ndim == 1)
       throw Error(fmt::format("--cols needs a 2-D or 3-D array, got shape {}", a.shape_string()));
     const std::size_t n = a.shape[ndim == 3 ? 1 : 0], d = ndim > 1 ? a.shape.back() : 1;
-    const IndexSpec frames = opt.frame ? IndexSpec{{*opt.frame, {}, 1, true}} : everything;
-    const auto f = resolve(frames, ndim == 3 ? a.shape[0] : 1, "--frame");
-    const auto r = resolve(opt.rows, n, "--rows");
-    const auto c = resolve(opt.cols.value_or(everything), d, "--cols");
+    const sde::IndexSpec frames = opt.frame ? sde::IndexSpec{{*opt.frame, {}, 1, true}} : sde::everything;
+    const auto f = sde::resolve(frames, ndim == 3 ? a.shape[0] : 1, "--frame");
+    const auto r = sde::resolve(opt.rows, n, "--rows");
+    const auto c = sde::resolve(opt.cols.value_or(sde::everything), d, "--cols");
     for (std::size_t fi : f)
       for (std::size_t ri : r)
         for (std::size_t ci : c) data.push_back(a.data[(fi * n + ri) * d + ci]);
@@ -225,70 +158,13 @@ void to_csv(const std::string& path, const Sink& sink) {
   } catch (const Error& e) {
     throw e.with_file(path);
   }
-  std::string text;
-  auto out = std::back_inserter(text);
-  for (Eigen::Index i = 0; i < x.rows(); ++i)
-    for (Eigen::Index k = 0; k < x.cols(); ++k) {
-      if (a.stored == sde::DType::f4)
-        fmt::format_to(out, "{}", static_cast<float>(x(i, k)));
-      else
-        fmt::format_to(out, "{}", x(i, k));
-      text += k + 1 < x.cols() ? ',' : '\n';
-    }
-  sink.text(text);
-}
-
-// A CSV cell as a number; from_chars alone would reject a leading '+'.
-std::optional<double> parse_number(std::string_view cell) {
-  if (cell.starts_with('+') && !cell.starts_with("+-")) cell.remove_prefix(1);
-  return parse_whole<double>(cell);
-}
-
-// Numbers separated by commas (or, on a line without commas, by whitespace).
-// '#' starts a comment; a first line without any number is a header.
-NpyArray parse_csv(const std::string& text) {
-  NpyArray a;
-  std::optional<std::size_t> cols;
-  std::size_t rows = 0, line_number = 0;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    ++line_number;
-    line.erase(std::min(line.find('#'), line.size()));
-    std::vector<std::string> cells;
-    std::istringstream fields(line);
-    const bool commas = line.find(',') != std::string::npos;
-    for (std::string cell; commas ? bool(std::getline(fields, cell, ',')) : bool(fields >> cell);) {
-      const auto first = cell.find_first_not_of(" \t\r"), last = cell.find_last_not_of(" \t\r");
-      cells.push_back(first == std::string::npos ? "" : cell.substr(first, last - first + 1));
-    }
-    if (commas && line.ends_with(',')) cells.emplace_back();
-    if (cells.empty()) continue;
-    if (!cols) {
-      cols = cells.size();
-      if (std::none_of(cells.begin(), cells.end(),
-                       [](const auto& c) { return parse_number(c).has_value(); }))
-        continue;  // the header
-    }
-    if (cells.size() != *cols)
-      throw Error(
-          fmt::format("line {}: expected {} columns, got {}", line_number, *cols, cells.size()));
-    for (std::size_t k = 0; k < cells.size(); ++k) {
-      const auto value = parse_number(cells[k]);
-      if (!value)
-        throw Error(
-            fmt::format("line {}, column {}: not a number: '{}'", line_number, k + 1, cells[k]));
-      a.data.push_back(*value);
-    }
-    ++rows;
-  }
-  a.shape = {rows, cols.value_or(0)};
-  return a;
+  sink.text(sde::format_csv(x, a.stored == sde::DType::f4));
 }
 
 void from_csv(const std::string& path, const Sink& sink) {
   NpyArray a;
   try {
-    a = parse_csv(sde::read_text_file(path));
+    a = sde::parse_csv(sde::read_text_file(path));
   } catch (const Error& e) {
     throw e.with_file(sde::input_name(path));
   }
@@ -415,13 +291,13 @@ int main(int argc, char** argv) {
   slice_cmd
       ->add_option_function<std::string>(
           "--rows",
-          [&](const std::string& text) { slicing.rows = parse_index_spec("--rows", text); },
+          [&](const std::string& text) { slicing.rows = usage_checked("--rows", text); },
           "Rows (axis 1 of a 3-D array) as Python slices or indices: 0:100, -10:, ::2, 0,5,9")
       ->type_name("SPEC");
   slice_cmd
       ->add_option_function<std::string>(
           "--cols",
-          [&](const std::string& text) { slicing.cols = parse_index_spec("--cols", text); },
+          [&](const std::string& text) { slicing.cols = usage_checked("--cols", text); },
           "Columns (the last axis), same syntax as --rows")
       ->type_name("SPEC");
   slice_cmd->add_option_function<long>(
