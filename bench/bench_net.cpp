@@ -45,7 +45,7 @@ struct Setup {
   sde::NetWorkspace ws;
   sde::Net::Matrix x, v, out, jv, dout;
   sde::Net::Vector t;
-  std::vector<float> grad;
+  sde::FloatBuffer grad;  // aligned, as Adam wants
 
   explicit Setup(int threads)
       : ws(net, kBatch, threads),
