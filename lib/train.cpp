@@ -7,6 +7,7 @@
 
 #include "error.hpp"
 #include "json_fields.hpp"
+#include "parallel.hpp"
 #include "rng.hpp"
 
 namespace sde {
@@ -127,14 +128,22 @@ struct Trainer::Impl {
     }
   }
 
-  // Draws step k's minibatch: x(t) = m x0 + s z at per-row times.
+  // Draws step k's minibatch: x(t) = m x0 + s z at per-row times. Rows are
+  // independent (keyed by row and step), so they are drawn in parallel.
   void draw(std::int64_t k) {
+    parallel_for(static_cast<std::size_t>(opt.batch), kChunkRows, opt.threads,
+                 [&](std::size_t begin, std::size_t end) {
+                   for (std::size_t i = begin; i < end; ++i) draw_row(k, static_cast<int>(i));
+                 });
+  }
+
+  void draw_row(std::int64_t k, int i) {
     const auto step = static_cast<std::uint64_t>(k);
     const auto N = static_cast<std::uint32_t>(data.rows());
     const int dim = net.config().dim;
     const double log_ratio = std::log(sde.sigma_max / sde.sigma_min);
     double noise[64];
-    for (int i = 0; i < opt.batch; ++i) {
+    {
       const auto row = static_cast<std::uint64_t>(i);
       const auto index = static_cast<Eigen::Index>(Stream(opt.seed, Purpose::batch, row, step).below(N));
       Stream time_stream(opt.seed, Purpose::time, row, step);
