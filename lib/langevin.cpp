@@ -126,7 +126,7 @@ struct Chains {
   std::size_t begin;
   Matrix x;  // the chains' states
   Matrix score, z;
-  Vector t;
+  double time = 0;  // the current level's
   Matrix proposal, proposal_score;          // MALA
   Vector log_p, proposal_log_p, m, s;       // MALA
 
@@ -134,7 +134,7 @@ struct Chains {
          std::size_t begin_, std::size_t end)
       : model(model_), oracle(oracle_), run(run_), begin(begin_),
         x(static_cast<Eigen::Index>(end - begin_), model_.dim()), score(x.rows(), x.cols()),
-        z(x.rows(), x.cols()), t(x.rows()) {
+        z(x.rows(), x.cols()) {
     if (!oracle) return;
     proposal.resize(x.rows(), x.cols());
     proposal_score.resize(x.rows(), x.cols());
@@ -163,7 +163,7 @@ struct Chains {
   // Sets the level's time; MALA also evaluates the score and log-density of
   // the current states there (one evaluation of each per level).
   void enter_level(const LangevinLevel& level) {
-    t.setConstant(level.t);
+    time = level.t;
     if (!oracle) return;
     m.setConstant(oracle->sde().mean_coeff(level.t));
     s.setConstant(oracle->sde().std(level.t));
@@ -180,7 +180,7 @@ struct Chains {
 
   // One unadjusted step x <- x + e s(x) + sqrt(2e) z.
   void unadjusted_step(double e, std::uint64_t step) {
-    model.score(x, t, score);
+    model.score_at_time(x, time, score);
     draw_noise(step);
     x += e * score + std::sqrt(2 * e) * z;
   }

@@ -196,7 +196,7 @@ double score_relative_error(const ScoreModel& model, const GaussianMixture& trut
     truth.sample(seed, static_cast<std::uint64_t>(k) * static_cast<std::uint64_t>(points), x,
                  nullptr, sde.mean_coeff(t), sde.std(t));
     const Vector tv = Vector::Constant(points, t);
-    model.score(x, tv, learned);
+    model.score_at_time(x, t, learned);
     exact.score(x, tv, reference);
     const double rel = std::sqrt((learned - reference).squaredNorm() / reference.squaredNorm());
     if (per_time) per_time->push_back(rel);

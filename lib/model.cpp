@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
+#include <limits>
+
 #include "error.hpp"
 #include "io.hpp"
 #include "json_fields.hpp"
@@ -182,7 +185,7 @@ void write_model(const std::string& path, const Model& model) {
 struct NetScore::Buffers {
   NetWorkspace workspace;
   Net::Matrix x, out, v, jv;
-  Net::Vector t;
+  Net::Vector t, div;
   explicit Buffers(const Net& net) : workspace(net, kChunkRows) {}
 };
 
@@ -209,20 +212,39 @@ void NetScore::release(std::unique_ptr<Buffers> b) const {
   pool_.push_back(std::move(b));
 }
 
+namespace {
+
+// Noise prediction to score: row i times -1 / s(t_i). Times come in runs of
+// equal values (sampler steps), so s is recomputed only when t changes.
+void noise_to_score(const Sde& sde, const Vector& t, std::initializer_list<Matrix*> outputs) {
+  double last_t = std::numeric_limits<double>::quiet_NaN(), factor = 0;
+  for (Eigen::Index i = 0; i < t.size(); ++i) {
+    if (t(i) != last_t) factor = -1.0 / sde.std(last_t = t(i));
+    for (Matrix* m : outputs) m->row(i) *= factor;
+  }
+}
+
+}  // namespace
+
 void NetScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
   std::unique_ptr<Buffers> b = acquire();
   b->x = x.cast<float>();
   b->t = t.cast<float>();
   b->out.resize(x.rows(), x.cols());
-  net_.forward(b->x, b->t, b->out, b->workspace);
+  net_.evaluate(b->x, b->t, b->out, b->workspace);
   out = b->out.cast<double>();
-  for (Eigen::Index i = 0; i < x.rows(); ++i) out.row(i) *= -1.0 / sde_.std(t(i));
+  noise_to_score(sde_, t, {&out});
   release(std::move(b));
 }
 
-}  // namespace sde
-
-namespace sde {
+void NetScore::score_at_time(const Matrix& x, double t, Matrix& out) const {
+  std::unique_ptr<Buffers> b = acquire();
+  b->x = x.cast<float>();
+  b->out.resize(x.rows(), x.cols());
+  net_.evaluate(b->x, static_cast<float>(t), b->out, b->workspace);
+  out = (-1.0 / sde_.std(t)) * b->out.cast<double>();
+  release(std::move(b));
+}
 
 void NetScore::score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                          Matrix& jv) const {
@@ -235,11 +257,22 @@ void NetScore::score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matr
   net_.jvp(b->x, b->t, b->v, b->out, b->jv, b->workspace);
   score_out = b->out.cast<double>();
   jv = b->jv.cast<double>();
-  for (Eigen::Index i = 0; i < x.rows(); ++i) {
-    const double inv = -1.0 / sde_.std(t(i));
-    score_out.row(i) *= inv;
-    jv.row(i) *= inv;
-  }
+  noise_to_score(sde_, t, {&score_out, &jv});
+  release(std::move(b));
+}
+
+void NetScore::score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
+                                Vector& divergence) const {
+  std::unique_ptr<Buffers> b = acquire();
+  b->x = x.cast<float>();
+  b->t = t.cast<float>();
+  b->out.resize(x.rows(), x.cols());
+  b->div.resize(x.rows());
+  net_.divergence(b->x, b->t, b->out, b->div, b->workspace);
+  score_out = b->out.cast<double>();
+  Matrix div = b->div.cast<double>();  // a column, scaled like the score's rows
+  noise_to_score(sde_, t, {&score_out, &div});
+  divergence = div;
   release(std::move(b));
 }
 

@@ -66,9 +66,14 @@ public:
   ~NetScore() override;
   int dim() const override { return net_.config().dim; }
   void score(const Matrix& x, const Vector& t, Matrix& out) const override;
+  // One time for all rows: the time features enter the first layer once.
+  void score_at_time(const Matrix& x, double t, Matrix& out) const override;
   // Forward mode through the network: J_score v = -(d net/dx) v / s(t).
   void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                  Matrix& jv) const override;
+  // The d unit tangents in one forward-mode pass (Mlp::divergence).
+  void score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
+                        Vector& divergence) const override;
   const Sde& sde() const override { return sde_; }
   const Net& net() const { return net_; }
 

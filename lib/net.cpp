@@ -3,9 +3,9 @@
 // W [out x in] * H [in x columns] with the chunk as the wide dimension, and the
 // bias and activation run down contiguous columns.
 //
-// A pass with tangents doubles the columns: [primal | tangent]. A linear
-// layer maps both halves with the same GEMM (the bias only goes to the
-// primal half), so forward mode costs one wider GEMM per layer, and
+// A pass with tangents widens the columns: [primal | tangent 1 | ...]. A
+// linear layer maps every block with the same GEMM (the bias only goes to the
+// primal block), so forward mode costs one wider GEMM per layer, and
 // reverse over forward handles the pair [adjoint | tangent adjoint] the same
 // way. For a hidden layer h = act(z), dh = act'(z) dz the adjoints are
 //   z_bar  = h_bar * act'(z) + dh_bar * act''(z) * dz
@@ -48,10 +48,11 @@ template <class T>
 struct NetChunk {
   Block<T> input;               // [x; sin; cos], input features x C
   Block<T> phase, wave;         // 2 pi t f and its sine or cosine, nf x C
-  Block<T> tangent;             // v, d x C
-  std::vector<Block<T>> pre;    // per layer, out x 2C: [z | dz]; a hidden layer's z is
-                                // replaced by act'(z); the output layer's is [out | jv]
-  std::vector<Block<T>> post;   // per hidden layer, out x 2C: [h | dh]
+  Block<T> tangent;             // v, d x (kMaxTangents or d) C
+  std::vector<Block<T>> pre;    // per layer, out x (1 + tangents) C: [z | dz ...]; a hidden
+                                // layer's z is replaced by act'(z) when derivatives are
+                                // kept; the output layer's is [out | jv ...]
+  std::vector<Block<T>> post;   // per hidden layer, out x (1 + tangents) C: [h | dh ...]
   std::vector<Block<T>> curv;   // per hidden layer, out x C: act''(z), after jvp()
   Block<T> adjoint[2];          // adjoints of layer outputs (ping-pong), widest x 2C
   Block<T> pre_adjoint;         // adjoint of the pre-activation, widest x 2C
@@ -65,15 +66,15 @@ namespace {
 template <class T>
 using Chunk = detail::NetChunk<T>;
 
-// h = act(z) (+ skip), curvature = act''(z) when wanted, then act'(z) over z:
-// what backward and reverse-over-forward need, from one evaluation of the
-// sigmoid / tanh. All arrays have z.size() entries; s is scratch. The arrays
+// h = act(z) (+ skip), curvature = act''(z) when wanted, then act'(z) over z
+// when derivatives are wanted: what backward and reverse-over-forward need,
+// from one evaluation of the sigmoid / tanh. All arrays have z.size() entries; s is scratch. The arrays
 // are whole chunk buffers (aligned, a multiple of kChunkRows long), so every
 // element takes the same SIMD path whatever its column: a row's result does
 // not depend on its position in the batch.
 template <class T>
-void activate(Activation kind, ArrayMap<T> z, ArrayMap<T> h, const T* skip, T* curvature,
-              ArrayMap<T> s) {
+void activate(Activation kind, ArrayMap<T> z, ArrayMap<T> h, const T* skip, bool derivatives,
+              T* curvature, ArrayMap<T> s) {
   const Eigen::Index n = z.size();
   const T one(1), two(2);
   switch (kind) {
@@ -81,24 +82,24 @@ void activate(Activation kind, ArrayMap<T> z, ArrayMap<T> h, const T* skip, T* c
       s = (one + (-z).exp()).inverse();
       if (curvature) ArrayMap<T>(curvature, n) = s * (one - s) * (two + z * (one - two * s));
       h = z * s;
-      z = s * (one + z * (one - s));
+      if (derivatives) z = s * (one + z * (one - s));
       break;
     case Activation::relu:
       if (curvature) ArrayMap<T>(curvature, n).setZero();
       h = z.max(T(0));
-      z = (z > T(0)).template cast<T>();
+      if (derivatives) z = (z > T(0)).template cast<T>();
       break;
     case Activation::tanh:
       s = z.tanh();
       if (curvature) ArrayMap<T>(curvature, n) = -two * s * (one - s.square());
       h = s;
-      z = one - s.square();
+      if (derivatives) z = one - s.square();
       break;
     case Activation::softplus:  // log(1 + e^z), linear above 20 like torch
       s = (one + (-z).exp()).inverse();
       if (curvature) ArrayMap<T>(curvature, n) = s * (one - s);
       h = (z > T(20)).select(z, z.exp().log1p());
-      z = s;
+      if (derivatives) z = s;
       break;
   }
   if (skip) h += ConstArrayMap<T>(skip, n);
@@ -145,25 +146,41 @@ void load_input(const Mlp<T>& net, const Eigen::Ref<const RowMatrix<T>>& x,
   ch.input.middleRows(d + nf, nf) = ch.wave;
 }
 
-// The layers over one chunk whose input (and tangent) columns are loaded.
+// What a pass over a chunk computes besides the output.
 template <class T>
-void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent) {
+struct Pass {
+  int tangents = 0;              // tangent blocks after the primal one
+  bool derivatives = true;       // keep act'(z) (backward; implied by tangents)
+  bool curvature = false;        // keep act''(z) (reverse over forward)
+  const T* time_bias = nullptr;  // the first layer's W_t e(t) + b, shared by all columns
+};
+
+// The layers over one chunk whose input (and tangent) columns are loaded;
+// only the x rows of the input when the pass has a time bias.
+template <class T>
+void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, const Pass<T>& pass) {
   const auto& layers = net.layers();
-  const int d = net.config().dim, cols = tangent ? 2 * C : C;
+  const int d = net.config().dim, tangent_cols = pass.tangents * C, cols = C + tangent_cols;
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const auto& layer = layers[l];
     const auto W = weights(net, layer);
     Block<T>& pre = ch.pre[l];
-    // The GEMM accumulates onto the bias (the tangent half onto 0): Eigen
-    // would otherwise clear the destination first, and the bias needs a pass
-    // of its own. The sum is rounded as (W h) + b either way.
-    const auto b = bias(net, layer);
+    // The GEMM accumulates onto the bias (the tangents onto 0): Eigen would
+    // otherwise clear the destination first, and the bias needs a pass of
+    // its own. The sum is rounded as (W h) + b either way.
+    const bool folded_time = l == 0 && pass.time_bias;
+    const Eigen::Map<const ColVector<T>> b(folded_time ? pass.time_bias : net.params().data() + layer.bias,
+                                           layer.out);
     for (int c = 0; c < C; ++c) pre.col(c) = b;  // (a colwise() fill is not vectorized)
-    if (tangent) pre.rightCols(C).setZero();
+    if (pass.tangents) pre.middleCols(C, tangent_cols).setZero();
     if (l == 0) {
-      pre.leftCols(C).noalias() += W * ch.input;
+      if (folded_time)
+        pre.leftCols(C).noalias() += W.leftCols(d) * ch.input.topRows(d);
+      else
+        pre.leftCols(C).noalias() += W * ch.input;
       // Only x carries a tangent, not the time features.
-      if (tangent) pre.rightCols(C).noalias() += W.leftCols(d) * ch.tangent;
+      if (pass.tangents)
+        pre.middleCols(C, tangent_cols).noalias() += W.leftCols(d) * ch.tangent.leftCols(tangent_cols);
     } else {
       pre.leftCols(cols).noalias() += W * ch.post[l - 1].leftCols(cols);
     }
@@ -173,10 +190,11 @@ void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent) {
     const std::size_t n = std::size_t(layer.out) * C;
     activate<T>(net.config().activation, ArrayMap<T>(pre.data(), n), ArrayMap<T>(post.data(), n),
                 layer.residual ? ch.post[l - 1].data() : nullptr,
-                tangent ? ch.curv[l].data() : nullptr, ArrayMap<T>(ch.scratch.data(), n));
-    if (tangent) {
-      post.rightCols(C) = pre.leftCols(C).cwiseProduct(pre.rightCols(C));
-      if (layer.residual) post.rightCols(C) += ch.post[l - 1].rightCols(C);
+                pass.derivatives || pass.tangents > 0, pass.curvature ? ch.curv[l].data() : nullptr,
+                ArrayMap<T>(ch.scratch.data(), n));
+    for (int j = 1; j <= pass.tangents; ++j) {
+      post.middleCols(j * C, C) = pre.leftCols(C).cwiseProduct(pre.middleCols(j * C, C));
+      if (layer.residual) post.middleCols(j * C, C) += ch.post[l - 1].middleCols(j * C, C);
     }
   }
 }
@@ -199,14 +217,14 @@ void backward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent, T* grad) {
       pre_adj.leftCols(C) = out_adj.leftCols(C).cwiseProduct(act1);
       if (tangent) {
         pre_adj.leftCols(C) +=
-            out_adj.rightCols(C).cwiseProduct(ch.curv[l]).cwiseProduct(ch.pre[l].rightCols(C));
+            out_adj.rightCols(C).cwiseProduct(ch.curv[l]).cwiseProduct(ch.pre[l].middleCols(C, C));
         pre_adj.rightCols(C) = out_adj.rightCols(C).cwiseProduct(act1);
       }
     }
     Eigen::Map<RowMatrix<T>> gW(grad + layer.weight, layer.out, layer.in);
     if (l == 0) {
       gW.noalias() = pre_adj.leftCols(C) * ch.input.transpose();
-      if (tangent) gW.leftCols(d).noalias() += pre_adj.rightCols(C) * ch.tangent.transpose();
+      if (tangent) gW.leftCols(d).noalias() += pre_adj.rightCols(C) * ch.tangent.leftCols(C).transpose();
     } else {
       gW.noalias() = pre_adj * ch.post[l - 1].leftCols(cols).transpose();
     }
@@ -382,11 +400,74 @@ void Mlp<T>::forward(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
   ws.tape_ = MlpWorkspace<T>::Tape::none;
   run_chunks(ws, batch, [&](Chunk<T>& ch, int r0, int n, int) {
     load_input(*this, x, t, r0, n, ch);
-    forward_chunk(*this, ch, false);
+    forward_chunk(*this, ch, Pass<T>{});
     store_rows(ch.pre.back(), r0, n, out);
   });
   if (batch <= ws.capacity()) ws.tape_ = MlpWorkspace<T>::Tape::value;
   ws.recorded_batch_ = batch;
+}
+
+template <class T>
+void Mlp<T>::evaluate(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
+                      Eigen::Ref<Matrix> out, MlpWorkspace<T>& ws) const {
+  check_inputs(ws, x.rows(), x.cols(), t.size());
+  if (out.rows() != x.rows() || out.cols() != x.cols())
+    throw Error("network: output must have the shape of the input");
+  ws.tape_ = MlpWorkspace<T>::Tape::none;
+  run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
+    load_input(*this, x, t, r0, n, ch);
+    forward_chunk(*this, ch, Pass<T>{.derivatives = false});
+    store_rows(ch.pre.back(), r0, n, out);
+  });
+}
+
+template <class T>
+void Mlp<T>::evaluate(Eigen::Ref<const Matrix> x, T t, Eigen::Ref<Matrix> out,
+                      MlpWorkspace<T>& ws) const {
+  check_inputs(ws, x.rows(), x.cols(), x.rows());
+  if (out.rows() != x.rows() || out.cols() != x.cols())
+    throw Error("network: output must have the shape of the input");
+  ws.tape_ = MlpWorkspace<T>::Tape::none;
+  const int d = config_.dim, nf = config_.frequencies;
+  const Layer& first = layers_.front();
+  const Eigen::Map<const ColVector<T>> f(frequencies_.data(), nf);
+  auto& features = ws.time_features_;
+  features.head(nf) = ((T(2 * std::numbers::pi) * t) * f).array().sin();
+  features.tail(nf) = ((T(2 * std::numbers::pi) * t) * f).array().cos();
+  // Row by row: Eigen's product with a column block of a row-major matrix
+  // would allocate a temporary.
+  const auto W = weights(*this, first);
+  const auto b = bias(*this, first);
+  for (int o = 0; o < first.out; ++o) ws.time_bias_[o] = b[o] + W.row(o).tail(2 * nf).dot(features);
+  run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
+    load_columns<T>(x, r0, n, ch.input.topRows(d));
+    forward_chunk(*this, ch, Pass<T>{.derivatives = false, .time_bias = ws.time_bias_.data()});
+    store_rows(ch.pre.back(), r0, n, out);
+  });
+}
+
+template <class T>
+void Mlp<T>::divergence(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
+                        Eigen::Ref<Matrix> out, Eigen::Ref<Vector> div, MlpWorkspace<T>& ws) const {
+  check_inputs(ws, x.rows(), x.cols(), t.size());
+  if (out.rows() != x.rows() || out.cols() != x.cols() || div.size() != x.rows())
+    throw Error("network: divergence outputs must match the input's rows");
+  ws.tape_ = MlpWorkspace<T>::Tape::none;
+  const int d = config_.dim, group = ws.tangents_;
+  run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
+    load_input(*this, x, t, r0, n, ch);
+    div.segment(r0, n).setZero();
+    for (int first = 0; first < d; first += group) {
+      const int count = std::min(group, d - first);
+      ch.tangent.setZero();  // tangent j is the unit vector e_(first + j)
+      for (int j = 0; j < count; ++j) ch.tangent.row(first + j).segment(j * C, C).setOnes();
+      forward_chunk(*this, ch, Pass<T>{.tangents = count});
+      const Block<T>& output = ch.pre.back();  // [net | J e_first | ...]
+      for (int j = 0; j < count; ++j)
+        div.segment(r0, n) += output.row(first + j).segment((1 + j) * C, n).transpose();
+    }
+    store_rows(ch.pre.back().leftCols(C), r0, n, out);
+  });
 }
 
 template <class T>
@@ -413,10 +494,10 @@ void Mlp<T>::jvp(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
   ws.tape_ = MlpWorkspace<T>::Tape::none;
   run_chunks(ws, batch, [&](Chunk<T>& ch, int r0, int n, int) {
     load_input(*this, x, t, r0, n, ch);
-    load_columns<T>(v, r0, n, ch.tangent);
-    forward_chunk(*this, ch, true);
+    load_columns<T>(v, r0, n, ch.tangent.leftCols(C));
+    forward_chunk(*this, ch, Pass<T>{.tangents = 1, .curvature = true});
     store_rows(ch.pre.back().leftCols(C), r0, n, out);
-    store_rows(ch.pre.back().rightCols(C), r0, n, jv);
+    store_rows(ch.pre.back().middleCols(C, C), r0, n, jv);
   });
   if (batch <= ws.capacity()) ws.tape_ = MlpWorkspace<T>::Tape::tangent;
   ws.recorded_batch_ = batch;
@@ -442,7 +523,8 @@ void Mlp<T>::jvp_backward(Eigen::Ref<const Matrix> a, Eigen::Ref<const Matrix> b
 
 template <class T>
 MlpWorkspace<T>::MlpWorkspace(const Mlp<T>& net, int capacity, int threads)
-    : layers_(net.layers()), threads_(std::max(threads, 1)) {
+    : layers_(net.layers()), threads_(std::max(threads, 1)),
+      tangents_(std::clamp(net.config().dim, 1, kMaxTangents)) {
   if (capacity < 1) throw Error(fmt::format("network: workspace capacity {} < 1", capacity));
   const NetConfig& cfg = net.config();
   int widest = cfg.dim;
@@ -452,10 +534,10 @@ MlpWorkspace<T>::MlpWorkspace(const Mlp<T>& net, int capacity, int threads)
     ch.input.resize(cfg.input_features(), C);
     ch.phase.resize(cfg.frequencies, C);
     ch.wave.resize(cfg.frequencies, C);
-    ch.tangent.resize(cfg.dim, C);
-    for (const auto& layer : layers_) ch.pre.emplace_back(layer.out, 2 * C);
+    ch.tangent.resize(cfg.dim, tangents_ * C);
+    for (const auto& layer : layers_) ch.pre.emplace_back(layer.out, (1 + tangents_) * C);
     for (std::size_t l = 0; l + 1 < layers_.size(); ++l) {
-      ch.post.emplace_back(layers_[l].out, 2 * C);
+      ch.post.emplace_back(layers_[l].out, (1 + tangents_) * C);
       ch.curv.emplace_back(layers_[l].out, C);
     }
     for (auto& a : ch.adjoint) a.resize(widest, 2 * C);
@@ -463,6 +545,8 @@ MlpWorkspace<T>::MlpWorkspace(const Mlp<T>& net, int capacity, int threads)
     ch.scratch.resize(widest, C);
   }
   chunk_grads_.resize(Eigen::Index(net.num_params()), Eigen::Index(chunks_.size()));
+  time_bias_.resize(layers_.front().out);
+  time_features_.resize(cfg.embedding_features());
 }
 
 template <class T>

@@ -68,6 +68,9 @@ struct NetConfig {
 // repacked per GEMM for fewer columns), 256 slows reverse over forward by
 // ~20% (a chunk's activations and tangents no longer fit the 1 MB L2).
 inline constexpr int kChunkRows = 128;
+// Tangents carried through one forward-mode pass by divergence(): more
+// dimensions are taken in groups of this many (each group repeats the primal).
+inline constexpr int kMaxTangents = 4;
 
 template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -119,6 +122,19 @@ public:
   // workspace, the activations are kept for backward().
   void forward(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
                MlpWorkspace<T>& ws) const;
+  // Inference: out = net(x, t) like forward(), without keeping anything for
+  // backward() (so also without the activations' derivatives).
+  void evaluate(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
+                MlpWorkspace<T>& ws) const;
+  // The same with every row at one time t (the samplers' case): the time
+  // features' share of the first layer, W_t e(t) + b, is computed once per
+  // call rather than once per row. Rounds differently from the per-row form.
+  void evaluate(Eigen::Ref<const Matrix> x, T t, Eigen::Ref<Matrix> out, MlpWorkspace<T>& ws) const;
+  // out = net(x, t) and div_i = tr(d net/dx) at (x_i, t_i): forward mode with
+  // the d unit tangents, kMaxTangents per pass (for exact likelihoods).
+  void divergence(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
+                  Eigen::Ref<Vector> div, MlpWorkspace<T>& ws) const;
+
   // grad = d/dparams sum_ij dout_ij out_ij for the last forward() (or jvp())
   // in ws; dout [B x d]. grad has num_params() entries and is overwritten.
   void backward(Eigen::Ref<const Matrix> dout, std::span<T> grad, MlpWorkspace<T>& ws) const;
@@ -174,10 +190,13 @@ private:
 
   std::vector<typename Mlp<T>::Layer> layers_;  // the shape this was sized for
   std::vector<detail::NetChunk<T>> chunks_;
+  Eigen::Matrix<T, Eigen::Dynamic, 1> time_bias_;      // W_t e(t) + b of evaluate() at one t
+  Eigen::Matrix<T, Eigen::Dynamic, 1> time_features_;  // e(t) there
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> chunk_grads_;  // params x chunks
   Tape tape_ = Tape::none;
   int recorded_batch_ = 0;
   int threads_ = 1;
+  int tangents_ = 1;  // tangent blocks per chunk: min(d, kMaxTangents)
 };
 
 template <class T>

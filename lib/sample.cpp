@@ -48,13 +48,12 @@ struct Chunk {
   const SampleRun& run;
   std::size_t begin, end;  // rows of the result
   Matrix x, score, z;
-  Vector t;
   std::vector<int> nfe;  // score evaluations per row
 
   Chunk(const ScoreModel& m, const SampleRun& r, std::size_t b, std::size_t e)
       : model(m), run(r), begin(b), end(e),
         x(static_cast<Eigen::Index>(e - b), m.dim()), score(x.rows(), x.cols()),
-        z(x.rows(), x.cols()), t(x.rows()), nfe(e - b, 0) {}
+        z(x.rows(), x.cols()), nfe(e - b, 0) {}
 
   Eigen::Index rows() const { return x.rows(); }
   std::uint64_t global_row(Eigen::Index i) const {
@@ -63,8 +62,7 @@ struct Chunk {
 
   // score <- s(y, t) for every row at one time.
   void eval(const Matrix& y, double time) {
-    t.setConstant(time);
-    model.score(y, t, score);
+    model.score_at_time(y, time, score);
     for (int& k : nfe) ++k;
   }
   // z <- standard normals of (purpose, row, step).

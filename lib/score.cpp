@@ -18,6 +18,12 @@ void ScoreModel::score_divergence(const Matrix& x, const Vector& t, Matrix& scor
   }
 }
 
+void ScoreModel::score_at_time(const Matrix& x, double t, Matrix& out) const {
+  thread_local Vector times;  // reused: this runs inside every sampler step
+  times.setConstant(x.rows(), t);
+  score(x, times, out);
+}
+
 void MixtureScore::kernel(const Vector& t, Vector& m, Vector& s) const {
   // Samplers pass one t for the whole batch: reuse the previous row's
   // coefficients instead of recomputing exp and pow.

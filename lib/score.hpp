@@ -14,6 +14,9 @@ public:
   // out.row(i) = grad_x log p_t(x.row(i)) at t = t(i). out is sized by the caller.
   // Implementations must be safe to call from several threads at once.
   virtual void score(const Matrix& x, const Vector& t, Matrix& out) const = 0;
+  // The same with every row at one time t, a sampler's step: a model may
+  // share work across the rows. The default fills a vector of times.
+  virtual void score_at_time(const Matrix& x, double t, Matrix& out) const;
   // Directional derivatives of the score (Jacobian-vector products):
   // jv.row(i) = J_i v.row(i), J_i = d score / dx at (x_i, t_i); also the score.
   virtual void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,

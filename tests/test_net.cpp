@@ -227,6 +227,45 @@ TEST_CASE("forward matches a naive per-sample evaluation") {
   }
 }
 
+TEST_CASE("inference: evaluate equals forward; at one time it matches the naive evaluation") {
+  for (const auto& cfg : small_configs()) {
+    CAPTURE(describe(cfg));
+    const Mlp<double> net(cfg, 14);
+    const Probe p(kBatch, cfg.dim);
+    MlpWorkspace<double> ws(net, kBatch);
+    Matrix<double> out(kBatch, cfg.dim), evaluated(kBatch, cfg.dim), shared(kBatch, cfg.dim);
+    net.forward(p.x, p.t, out, ws);
+    net.evaluate(p.x, p.t, evaluated, ws);
+    CHECK(evaluated == out);  // the same arithmetic, without the derivatives
+    const double t = 0.37;
+    net.evaluate(p.x, t, shared, ws);
+    CHECK(relative_error(shared, reference_forward(net, p.x, Vector<double>::Constant(kBatch, t))) < 1e-13);
+  }
+}
+
+TEST_CASE("divergence is the trace of the Jacobian, in tangent groups") {
+  std::vector<NetConfig> configs = small_configs();
+  configs.push_back(small_config());
+  configs.back().dim = sde::kMaxTangents + 2;  // two groups, the second one short
+  for (const auto& cfg : configs) {
+    CAPTURE(describe(cfg));
+    const Mlp<double> net(cfg, 15);
+    const Probe p(kBatch, cfg.dim);
+    MlpWorkspace<double> ws(net, kBatch);
+    Matrix<double> out(kBatch, cfg.dim), jv(kBatch, cfg.dim), basis(kBatch, cfg.dim);
+    Vector<double> div(kBatch), trace = Vector<double>::Zero(kBatch);
+    net.divergence(p.x, p.t, out, div, ws);
+    for (int j = 0; j < cfg.dim; ++j) {  // jvp is checked against finite differences above
+      basis.setZero();
+      basis.col(j).setOnes();
+      net.jvp(p.x, p.t, basis, out, jv, ws);
+      trace += jv.col(j);
+    }
+    CHECK((div - trace).cwiseAbs().maxCoeff() < 1e-12 * (1 + trace.cwiseAbs().maxCoeff()));
+    CHECK(relative_error(out, reference_forward(net, p.x, p.t)) < 1e-13);
+  }
+}
+
 TEST_CASE("sinusoidal embedding frequencies") {
   NetConfig cfg = small_config();
   cfg.embedding = sde::TimeEmbedding::sinusoidal;
@@ -354,6 +393,25 @@ TEST_CASE("bit-identical for any thread count, batch split and row position") {
     CHECK(r->grad == one.grad);
     CHECK(r->jvp_grad == one.jvp_grad);
   }
+  // The inference passes: one time for all rows, and the divergence.
+  auto infer = [&](int threads, int capacity, int r0, int n) {
+    MlpWorkspace<float> ws(net, capacity, threads);
+    Matrix<float> shared(n, 2), out(n, 2);
+    Vector<float> div(n);
+    net.evaluate(x.middleRows(r0, n), 0.25f, shared, ws);
+    net.divergence(x.middleRows(r0, n), t.segment(r0, n), out, div, ws);
+    return std::tuple{shared, out, div};
+  };
+  const auto [shared, out, div] = infer(1, B, 0, B);
+  for (const auto& [threads, capacity, r0, n] :
+       {std::tuple{2, B, 0, B}, {3, 100, 0, B}, {1, 1, 17, 50}, {2, 1, 123, 1}}) {
+    CAPTURE(threads);
+    CAPTURE(r0);
+    const auto [shared2, out2, div2] = infer(threads, capacity, r0, n);
+    CHECK(shared2 == shared.middleRows(r0, n));
+    CHECK(out2 == out.middleRows(r0, n));
+    CHECK(div2 == div.segment(r0, n));
+  }
 
   // A row's output does not depend on its batch: a sub-batch at another
   // offset, a single row, and a batch larger than the workspace (rounds).
@@ -393,7 +451,17 @@ TEST_CASE("a training step's network passes do not allocate (one thread)") {
   net.backward(a, grad, ws);
   net.jvp(x, t, v, out, jv, ws);
   net.jvp_backward(a, a, grad, ws);
-  CHECK(malloc_calls.load() == before);
+  const long training = malloc_calls.load() - before;
+  // Nor do the samplers' and the likelihood's. (Counted before any CHECK:
+  // doctest itself allocates.)
+  Vector<float> div(B);
+  const long before_inference = malloc_calls.load();
+  net.evaluate(x, t, out, ws);
+  net.evaluate(x, 0.5f, out, ws);
+  net.divergence(x, t, out, div, ws);
+  const long inference = malloc_calls.load() - before_inference;
+  CHECK(training == 0);
+  CHECK(inference == 0);
 }
 #endif
 
