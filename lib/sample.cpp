@@ -460,6 +460,7 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
   const std::vector<double> grid = time_grid(sde, o);
   const int N = static_cast<int>(grid.size()) - 1;
   if (o.order < 1 || o.order > 3) throw Error("DPM-Solver++ order must be 1, 2 or 3");
+  if (o.stochastic && o.order > 2) throw Error("the stochastic DPM-Solver++ has order 1 or 2");
   return run_chunks(model, n, N, run, progress, [&](Chunk& c, const Frames& frames) {
     // Data predictions of the last three steps, newest first.
     Matrix d0(c.rows(), c.x.cols()), d1(c.rows(), c.x.cols());  // divided differences
@@ -483,6 +484,19 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
       int order = std::min(o.order, i + 1);
       if (N < 15 && i == N - 1) order = 1;
       if (N < 15 && i == N - 2) order = std::min(order, 2);
+      if (o.stochastic) {
+        // SDE-DPM-Solver++ 1 and 2M (Lu et al. 2022, Appendix; diffusers'
+        // sde-dpmsolver++): the reverse SDE's exact linear part with the
+        // data prediction extrapolated, and noise of variance s'^2 (1 - e^{-2h}).
+        const double decay = -std::expm1(-2 * h);  // 1 - e^{-2h}
+        c.x = s_ratio * std::exp(-h) * c.x + m2 * decay * x0[0];
+        if (order == 2) c.x += 0.5 * m2 * decay * (x0[0] - x0[1]) * (h / (lam[0] - lam[1]));
+        c.noise(Purpose::noise, static_cast<std::uint64_t>(i));
+        c.x += sde.std(t_next) * std::sqrt(decay) * c.z;
+        c.check_finite(i + 1, t_next);
+        frames.at_step(c, i + 1, t_next);
+        continue;
+      }
       // DPM-Solver++ (Lu et al. 2022), data-prediction form in lambda = log(m/s).
       c.x = s_ratio * c.x - m2 * phi * x0[0];
       if (order >= 2) {

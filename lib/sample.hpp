@@ -71,7 +71,9 @@ struct OdeSampleOptions {
 
 struct FastOptions {
   int steps = 20;
-  int order = 2;      // DPM-Solver++ multistep order (1, 2 or 3)
+  int order = 2;      // DPM-Solver++ multistep order (1, 2 or 3; 1 or 2 stochastic)
+  bool stochastic = false;  // SDE-DPM-Solver++: fresh noise each step, which
+                            // contracts score errors as the PC sampler does
   double eta = 0.0;   // DDIM stochasticity (0: deterministic)
   Schedule schedule = Schedule::karras;
   std::vector<double> times;  // explicit decreasing times (overrides schedule)

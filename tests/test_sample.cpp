@@ -82,6 +82,12 @@ TEST_CASE("probability-flow ODE and fast solvers with the exact score") {
     fast.order = 3;
     check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
                             "dpm-solver++ 3M " + s.name());
+    fast.order = 2;
+    fast.stochastic = true;
+    fast.steps = 50;
+    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
+                            "sde-dpm-solver++ 2M " + s.name());
+    fast.stochastic = false;
     fast.steps = 100;
     check_indistinguishable(sample_ddim(oracle, 4000, fast, run, quiet).x, mix,
                             "ddim " + s.name());

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3))
       ->capture_default_str();
   g_fast->add_option("--eta", fast.eta, "DDIM stochasticity")->capture_default_str();
+  g_fast->add_flag("--stochastic", fast.stochastic,
+                   "DPM-Solver++ of the reverse SDE (order 1 or 2): new noise each step");
   g_fast->add_option("--schedule", schedule, "Time steps: uniform, logsnr or karras")
       ->check(CLI::IsMember({"uniform", "logsnr", "karras"}))
       ->capture_default_str();
