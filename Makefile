@@ -4,7 +4,7 @@ JOBS  ?= $(shell nproc)
 BIN   := $(BUILD)/bin
 MAKEFLAGS += --no-print-directory
 
-.PHONY: help deps configure build test demo clean
+.PHONY: help deps configure build test demo clean bench
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,16 @@ test: build
 
 demo: build
 	@SDE_BIN=$(BIN) bash data/demo.sh
+
+# Benchmarks against the PyTorch peer (bench/run.py), not part of `make test`.
+# Own build dir with -DSDE_BENCH=ON; BENCH_ARGS=--quick for a seconds-long smoke test.
+BENCH_BUILD ?= build-bench
+BENCH_ARGS  ?= --scaling
+bench:
+	@scripts/install-deps.sh --bench
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSDE_BENCH=ON > /dev/null
+	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target sde-perturb sde-train sde-sample sde-likelihood bench_net
+	@/usr/bin/python3 bench/run.py --bin $(BENCH_BUILD)/bin $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) out

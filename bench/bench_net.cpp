@@ -1,20 +1,33 @@
 // Speed of the score network at the reference workload: batch 512, d = 2,
 // 64 Fourier features, 3 x 128 SiLU; each benchmark for 1 and 2 threads.
-// GFLOP/s counts 2 m n k per GEMM (elementwise work is not counted);
-// steps/s is iterations per wall-clock second.
+// Also one step of the adaptive ODE sampler (BM_OdeStep) and the machine's
+// fp32 peak (BM_FmaPeak). GFLOP/s counts 2 m n k per GEMM (elementwise work
+// is not counted); peak% is that rate over the fp32 peak measured here for
+// the same thread count (independent FMA chains, no memory traffic), so it
+// needs no clock-speed assumption; steps/s is iterations per wall-clock second.
 //
 // On a shared machine, repeat short runs and read the medians:
 //
 //   bench_net --benchmark_repetitions=15 --benchmark_min_time=0.1
 //             --benchmark_report_aggregates_only=true      (one command line)
 //   bench_net --benchmark_filter=TrainStep    (compare with the peer's train_steps_per_s)
+//   bench_net --benchmark_filter=FmaPeak      (the machine's fp32 peak alone)
 #include <benchmark/benchmark.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>  // the FMA peak kernels; without FMA/AVX-512 they are left out
+#endif
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numbers>
+#include <thread>
 #include <vector>
 
+#include "model.hpp"
 #include "net.hpp"
+#include "ode.hpp"
 #include "optim.hpp"
 #include "parallel.hpp"
 #include "rng.hpp"
@@ -23,6 +36,110 @@
 namespace {
 
 constexpr int kBatch = 512;
+
+// Wall-clock time since construction: started just before a timed loop and
+// read just after it, it gives the counters below as plain numbers (Google
+// Benchmark's own rate counters would print peak% as "peak%/s").
+class Stopwatch {
+public:
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// ---------------------------------------------------------------- fp32 peak
+// kChains independent FMA accumulators cover the FMA latency (4 cycles on
+// Zen 4) times the FMA pipes (2) with room to spare, so the loop is bound by
+// FMA throughput alone: no loads, no stores, no dependency stalls.
+constexpr int kChains = 12;
+constexpr long kPeakIterations = 1'000'000;  // ~2-5 ms per call on one core
+
+#if defined(__FMA__)
+struct Avx2 {
+  using V = __m256;
+  static constexpr int lanes = 8;
+  static V set(float x) { return _mm256_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static float first(V v) { return _mm256_cvtss_f32(v); }
+};
+#endif
+#if defined(__AVX512F__)
+struct Avx512 {  // Zen 4 runs these as two 256-bit halves: same peak, half the instructions
+  using V = __m512;
+  static constexpr int lanes = 16;
+  static V set(float x) { return _mm512_set1_ps(x); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static float first(V v) { return _mm512_cvtss_f32(v); }
+};
+#endif
+
+// Runs the chains for `iterations` rounds; returns the flops done (2 per lane per FMA).
+template <class S>
+double fma_chains(long iterations) {
+  typename S::V acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = S::set(1.0f + 1e-3f * float(c));
+  // x <- 0.9999 x + 1e-4 converges to 1: no overflow, no denormals.
+  const typename S::V a = S::set(0.9999f), b = S::set(1e-4f);
+  for (long n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+    for (int c = 0; c < kChains; ++c) acc[c] = S::fma(acc[c], a, b);
+  }
+  float sum = 0;
+  for (int c = 0; c < kChains; ++c) sum += S::first(acc[c]);
+  benchmark::DoNotOptimize(sum);
+  return 2.0 * S::lanes * kChains * double(iterations);
+}
+
+// The chains on `threads` threads at once (own std::threads, so every one is
+// surely busy at the same time); returns the total flops.
+template <class S>
+double fma_on_threads(int threads, long iterations) {
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([=] { fma_chains<S>(iterations); });
+  const double flops = fma_chains<S>(iterations);
+  for (auto& th : pool) th.join();
+  return threads * flops;
+}
+
+// The machine's fp32 peak in GFLOP/s on `threads` threads: best of a few
+// short runs, and at least `threads` times the 1-thread peak (other load on
+// a shared machine only lowers a measurement), measured once per thread
+// count. 0 without FMA instructions.
+double peak_gflops(int threads) {
+  static std::vector<double> cache(64, -1.0);
+  double& best = cache.at(std::size_t(threads));
+  if (best >= 0) return best;
+  best = 0;
+#if defined(__AVX512F__)
+  using Widest = Avx512;
+#elif defined(__FMA__)
+  using Widest = Avx2;
+#endif
+#if defined(__FMA__)
+  for (int trial = 0; trial < 10; ++trial) {
+    const auto start = std::chrono::steady_clock::now();
+    const double flops = fma_on_threads<Widest>(threads, kPeakIterations);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    best = std::max(best, flops / took.count() * 1e-9);
+  }
+#endif
+  if (threads > 1) best = std::max(best, threads * peak_gflops(1));
+  return best;
+}
+
+template <class S>
+void BM_FmaPeak(benchmark::State& state) {
+  const int threads = int(state.range(0));
+  double flops = 0;
+  const Stopwatch loop;
+  for (auto _ : state) flops += fma_on_threads<S>(threads, kPeakIterations);
+  state.counters["GFLOP/s"] = flops * 1e-9 / loop.seconds();
+}
+
+// ---------------------------------------------------------------- the network
 
 // GEMM flops of each pass for one batch.
 struct Flops {
@@ -68,63 +185,74 @@ struct Setup {
   }
 };
 
-void report(benchmark::State& state, double flops) {
-  const auto n = double(state.iterations());
-  state.counters["GFLOP/s"] = benchmark::Counter(n * flops * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["steps/s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
+// Iterations per second, GFLOP/s and its share of the fp32 peak on the same
+// number of threads. Call right after the timed loop; the one-off peak
+// measurement comes after the clock is read.
+void report(benchmark::State& state, const Stopwatch& loop, double flops, int threads) {
+  const double seconds = loop.seconds(), n = double(state.iterations());
+  state.counters["steps/s"] = n / seconds;
+  if (flops == 0) return;  // no GEMMs (Adam, EMA)
+  const double gflops = n * flops * 1e-9 / seconds;
+  state.counters["GFLOP/s"] = gflops;
+  if (const double peak = peak_gflops(threads); peak > 0) state.counters["peak%"] = 100 * gflops / peak;
 }
 
 void BM_Forward(benchmark::State& state) {
   Setup s(int(state.range(0)));
+  const Stopwatch loop;
   for (auto _ : state) {
     s.net.forward(s.x, s.t, s.out, s.ws);
     benchmark::ClobberMemory();
   }
-  report(state, Flops(s.net, kBatch).forward);
+  report(state, loop, Flops(s.net, kBatch).forward, int(state.range(0)));
 }
 
 // The network part of a denoising score matching step.
 void BM_ForwardBackward(benchmark::State& state) {
   Setup s(int(state.range(0)));
+  const Stopwatch loop;
   for (auto _ : state) {
     s.net.forward(s.x, s.t, s.out, s.ws);
     s.net.backward(s.dout, s.grad, s.ws);
     benchmark::ClobberMemory();
   }
   const Flops f(s.net, kBatch);
-  report(state, f.forward + f.backward);
+  report(state, loop, f.forward + f.backward, int(state.range(0)));
 }
 
 void BM_Jvp(benchmark::State& state) {
   Setup s(int(state.range(0)));
+  const Stopwatch loop;
   for (auto _ : state) {
     s.net.jvp(s.x, s.t, s.v, s.out, s.jv, s.ws);
     benchmark::ClobberMemory();
   }
-  report(state, Flops(s.net, kBatch).jvp);
+  report(state, loop, Flops(s.net, kBatch).jvp, int(state.range(0)));
 }
 
 // The network part of a sliced score matching step.
 void BM_JvpBackward(benchmark::State& state) {
   Setup s(int(state.range(0)));
+  const Stopwatch loop;
   for (auto _ : state) {
     s.net.jvp(s.x, s.t, s.v, s.out, s.jv, s.ws);
     s.net.jvp_backward(s.dout, s.dout, s.grad, s.ws);
     benchmark::ClobberMemory();
   }
   const Flops f(s.net, kBatch);
-  report(state, f.jvp + f.jvp_backward);
+  report(state, loop, f.jvp + f.jvp_backward, int(state.range(0)));
 }
 
 void BM_AdamEma(benchmark::State& state) {
   Setup s(1);
   sde::Adam adam(s.net.num_params());
   sde::Ema ema(s.net.params(), 0.999);
+  const Stopwatch loop;
   for (auto _ : state) {
     adam.step(s.net.params(), s.grad);
     ema.update(s.net.params());
   }
-  report(state, 0);
+  report(state, loop, 0, 1);
 }
 
 // A whole denoising score matching step as the peer times it: draw x0 from
@@ -154,6 +282,7 @@ void BM_TrainStep(benchmark::State& state) {
       s.t[i] = float(t);
     }
   };
+  const Stopwatch loop;
   for (auto _ : state) {
     sde::parallel_for(kBatch, sde::kChunkRows, threads, draw);
     s.net.forward(s.x, s.t, s.out, s.ws);
@@ -164,7 +293,49 @@ void BM_TrainStep(benchmark::State& state) {
     ++step;
   }
   const Flops f(s.net, kBatch);
-  report(state, f.forward + f.backward);
+  report(state, loop, f.forward + f.backward, threads);
+}
+
+// One step of the adaptive probability-flow ODE sampler on 512 rows, as
+// sde-sample --sampler ode runs it: chunks of kChunkRows rows spread over
+// the threads, each its own Dormand-Prince integration through the network
+// score (fp32 network, double-precision solver). The interval [T - 1e-3, T]
+// is covered by Hairer's starting heuristic (2 evaluations) and one accepted
+// step (6); the NFE/row counter shows it. GFLOP/s counts the network's GEMMs
+// only, so the gap to BM_Forward is the solver's and the adapter's overhead.
+void BM_OdeStep(benchmark::State& state) {
+  const int threads = int(state.range(0));
+  const sde::Model model{sde::Net(sde::NetConfig{}, 0)};  // VP with the default betas
+  const sde::NetScore score(model);
+  const sde::Sde& sde = score.sde();
+  sde::Matrix x0(kBatch, 2);
+  sde::Stream rng(2, sde::Purpose::prior, 0);
+  for (int i = 0; i < kBatch; ++i)
+    for (int j = 0; j < 2; ++j) x0(i, j) = rng.normal();
+  std::vector<int> nfe(kBatch);
+  const Stopwatch loop;
+  for (auto _ : state) {
+    sde::parallel_for(kBatch, sde::kChunkRows, threads, [&](std::size_t begin, std::size_t end) {
+      sde::Matrix y = x0.middleRows(Eigen::Index(begin), Eigen::Index(end - begin));
+      sde::Matrix s;
+      const sde::OdeRhs rhs = [&](sde::ConstMatrixRef yy, sde::ConstVectorRef t,
+                                  std::span<const Eigen::Index>, sde::MatrixRef dy) {
+        s.resize(yy.rows(), yy.cols());
+        score.score(yy, t, s);
+        for (Eigen::Index i = 0; i < yy.rows(); ++i) {
+          const double g = sde.diffusion(t(i));
+          dy.row(i) = sde.drift_coeff(t(i)) * yy.row(i) - 0.5 * g * g * s.row(i);
+        }
+      };
+      std::vector<sde::OdeRowStats> stats;
+      sde::integrate_dopri5(rhs, y, sde.T, {sde.T - 1e-3}, sde::OdeOptions{}, stats);
+      for (std::size_t i = 0; i < stats.size(); ++i) nfe[begin + i] = stats[i].nfe;
+    });
+  }
+  double evaluations = 0;  // per iteration, over all rows
+  for (int k : nfe) evaluations += k;
+  state.counters["NFE/row"] = evaluations / kBatch;
+  report(state, loop, evaluations * Flops(model.net, 1).forward, threads);
 }
 
 #define THREADS \
@@ -174,7 +345,15 @@ BENCHMARK(BM_ForwardBackward) THREADS;
 BENCHMARK(BM_Jvp) THREADS;
 BENCHMARK(BM_JvpBackward) THREADS;
 BENCHMARK(BM_TrainStep) THREADS;
+BENCHMARK(BM_OdeStep) THREADS;
 BENCHMARK(BM_AdamEma)->Unit(benchmark::kMicrosecond);
+#define PEAK ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond)
+#if defined(__FMA__)
+BENCHMARK_TEMPLATE(BM_FmaPeak, Avx2) PEAK;
+#endif
+#if defined(__AVX512F__)
+BENCHMARK_TEMPLATE(BM_FmaPeak, Avx512) PEAK;
+#endif
 
 }  // namespace
 

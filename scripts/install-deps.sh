@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, only those missing.
 # Idempotent: a second run installs nothing and does not touch the network.
+#   scripts/install-deps.sh          build, test, demo, figures
+#   scripts/install-deps.sh --bench  also what `make bench` needs
 set -euo pipefail
 packages=(
   build-essential cmake
@@ -9,6 +11,14 @@ packages=(
   gnuplot-nox     # sde-plot
   parallel        # the sharding test runs GNU parallel as the README shows
 )
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(
+    python3-torch python3-scipy  # the PyTorch peer (../shared/peer/torch_peer.py)
+    libopenblas0-pthread  # without it Debian's torch uses the reference BLAS, 5-15x slower: an unfair peer
+    libbenchmark-dev      # Google Benchmark: bench/bench_net.cpp
+    time                  # /usr/bin/time -v: peak RSS in the scaling section
+  )
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
