@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <initializer_list>
-#include <limits>
+#include <cmath>
 
 #include "error.hpp"
 #include "io.hpp"
@@ -98,15 +97,30 @@ NetConfig architecture_from_json(const Json& j) {
 
 }  // namespace
 
+std::string to_string(Parameterization p) { return p == Parameterization::noise ? "noise" : "scaled"; }
+
+Parameterization parse_parameterization(const std::string& name) {
+  for (auto p : {Parameterization::noise, Parameterization::scaled})
+    if (name == to_string(p)) return p;
+  throw Error(fmt::format("unknown parameterization '{}' (noise, scaled)", name));
+}
+
+double input_scale(Parameterization p, double sigma_data, const Sde& sde, double t) {
+  if (p == Parameterization::noise) return 1.0;
+  const double m = sde.mean_coeff(t), s = sde.std(t);
+  return 1.0 / std::sqrt(m * m * sigma_data * sigma_data + s * s);
+}
+
 Json model_to_json(const Model& model) {
   Json j = {{"format", kFormat},
             {"version", kVersion},
             {"sde", sde_to_json(model.sde)},
-            {"parameterization", "noise"},
+            {"parameterization", to_string(model.parameterization)},
             {"architecture", architecture_json(model.net.config())},
             {"training", model.training},
             {"time_frequencies", float_list(model.net.frequencies())},
             {"weights", layer_list(model.net, model.net.params())}};
+  if (model.parameterization == Parameterization::scaled) j["sigma_data"] = model.sigma_data;
   j["ema"] = model.ema ? Json{{"decay", model.ema->decay},
                               {"updates", model.ema->updates},
                               {"weights", layer_list(model.net, model.ema->values)}}
@@ -120,8 +134,9 @@ Json model_to_json(const Model& model) {
 
 Model model_from_json(const Json& j) {
   const std::string what = "model file";
-  json::reject_unknown_fields(j, {"format", "version", "sde", "parameterization", "architecture",
-                                  "training", "time_frequencies", "weights", "ema", "optimizer"},
+  json::reject_unknown_fields(j, {"format", "version", "sde", "parameterization", "sigma_data",
+                                  "architecture", "training", "time_frequencies", "weights", "ema",
+                                  "optimizer"},
                               what);
   if (!j.is_object() || j.value("format", "") != kFormat)
     throw Error(fmt::format("not an sde-tools model (expected \"format\": \"{}\")", kFormat));
@@ -129,10 +144,20 @@ Model model_from_json(const Json& j) {
   if (version != kVersion)
     throw Error(fmt::format("model format version {} is not supported (this build reads {})",
                             version, kVersion));
-  if (json::string(json::field(j, "parameterization", what), "parameterization") != "noise")
-    throw Error("parameterization: only \"noise\" is supported");
-
   Model model(Net(architecture_from_json(json::field(j, "architecture", what))));
+  try {
+    model.parameterization = parse_parameterization(
+        json::string(json::field(j, "parameterization", what), "parameterization"));
+  } catch (const Error& e) {
+    throw Error("parameterization: " + std::string(e.what()));
+  }
+  if (model.parameterization == Parameterization::scaled) {
+    model.sigma_data = json::number(json::field(j, "sigma_data", what), "sigma_data");
+    if (!(model.sigma_data > 0) || !std::isfinite(model.sigma_data))
+      throw Error(fmt::format("sigma_data: must be positive, got {}", model.sigma_data));
+  } else if (j.contains("sigma_data")) {
+    throw Error("sigma_data: only the scaled parameterization has one");
+  }
   try {
     model.sde = sde_from_json(json::field(j, "sde", what));
   } catch (const Error& e) {
@@ -186,10 +211,14 @@ struct NetScore::Buffers {
   NetWorkspace workspace;
   Net::Matrix x, out, v, jv;
   Net::Vector t, div;
+  Vector scale;  // per row: the input scale; the score is -out / s(t)
+  Vector inv_std;  // per row: -1 / s(t)
   explicit Buffers(const Net& net) : workspace(net, kChunkRows) {}
 };
 
-NetScore::NetScore(const Model& model, bool use_ema) : net_(model.net), sde_(model.sde) {
+NetScore::NetScore(const Model& model, bool use_ema)
+    : net_(model.net), parameterization_(model.parameterization), sigma_data_(model.sigma_data),
+      sde_(model.sde) {
   if (use_ema && model.ema) std::copy(model.ema->values.begin(), model.ema->values.end(), net_.params().begin());
 }
 
@@ -212,67 +241,59 @@ void NetScore::release(std::unique_ptr<Buffers> b) const {
   pool_.push_back(std::move(b));
 }
 
-namespace {
-
-// Noise prediction to score: row i times -1 / s(t_i). Times come in runs of
-// equal values (sampler steps), so s is recomputed only when t changes.
-void noise_to_score(const Sde& sde, const Vector& t, std::initializer_list<Matrix*> outputs) {
-  double last_t = std::numeric_limits<double>::quiet_NaN(), factor = 0;
+void NetScore::load(Buffers& b, const Matrix& x, const Vector& t) const {
+  // Times come in runs of equal values (solver stages share them), so the
+  // factors are recomputed only when t changes.
+  b.scale.resize(t.size());
+  b.inv_std.resize(t.size());
   for (Eigen::Index i = 0; i < t.size(); ++i) {
-    if (t(i) != last_t) factor = -1.0 / sde.std(last_t = t(i));
-    for (Matrix* m : outputs) m->row(i) *= factor;
+    const bool same = i > 0 && t(i) == t(i - 1);
+    b.scale(i) = same ? b.scale(i - 1) : input_scale(parameterization_, sigma_data_, sde_, t(i));
+    b.inv_std(i) = same ? b.inv_std(i - 1) : -1.0 / sde_.std(t(i));
   }
+  b.x = (b.scale.asDiagonal() * x).cast<float>();
+  b.t = t.cast<float>();
+  b.out.resize(x.rows(), x.cols());
 }
-
-}  // namespace
 
 void NetScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
   std::unique_ptr<Buffers> b = acquire();
-  b->x = x.cast<float>();
-  b->t = t.cast<float>();
-  b->out.resize(x.rows(), x.cols());
+  load(*b, x, t);
   net_.evaluate(b->x, b->t, b->out, b->workspace);
-  out = b->out.cast<double>();
-  noise_to_score(sde_, t, {&out});
+  out = b->inv_std.asDiagonal() * b->out.cast<double>();
   release(std::move(b));
 }
 
 void NetScore::score_at_time(const Matrix& x, double t, Matrix& out) const {
   std::unique_ptr<Buffers> b = acquire();
-  b->x = x.cast<float>();
+  b->x = (input_scale(parameterization_, sigma_data_, sde_, t) * x).cast<float>();
   b->out.resize(x.rows(), x.cols());
   net_.evaluate(b->x, static_cast<float>(t), b->out, b->workspace);
   out = (-1.0 / sde_.std(t)) * b->out.cast<double>();
   release(std::move(b));
 }
 
+// The network's derivatives are taken in its own input, x times the scale.
 void NetScore::score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                          Matrix& jv) const {
   std::unique_ptr<Buffers> b = acquire();
-  b->x = x.cast<float>();
-  b->t = t.cast<float>();
+  load(*b, x, t);
   b->v = v.cast<float>();
-  b->out.resize(x.rows(), x.cols());
   b->jv.resize(x.rows(), x.cols());
   net_.jvp(b->x, b->t, b->v, b->out, b->jv, b->workspace);
-  score_out = b->out.cast<double>();
-  jv = b->jv.cast<double>();
-  noise_to_score(sde_, t, {&score_out, &jv});
+  score_out = b->inv_std.asDiagonal() * b->out.cast<double>();
+  jv = (b->inv_std.cwiseProduct(b->scale)).asDiagonal() * b->jv.cast<double>();
   release(std::move(b));
 }
 
 void NetScore::score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
                                 Vector& divergence) const {
   std::unique_ptr<Buffers> b = acquire();
-  b->x = x.cast<float>();
-  b->t = t.cast<float>();
-  b->out.resize(x.rows(), x.cols());
+  load(*b, x, t);
   b->div.resize(x.rows());
   net_.divergence(b->x, b->t, b->out, b->div, b->workspace);
-  score_out = b->out.cast<double>();
-  Matrix div = b->div.cast<double>();  // a column, scaled like the score's rows
-  noise_to_score(sde_, t, {&score_out, &div});
-  divergence = div;
+  score_out = b->inv_std.asDiagonal() * b->out.cast<double>();
+  divergence = b->inv_std.cwiseProduct(b->scale).cwiseProduct(b->div.cast<double>());
   release(std::move(b));
 }
 

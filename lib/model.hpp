@@ -3,7 +3,8 @@
 // Model file: one JSON document, readable with json.load + numpy:
 //   {"format": "sde-tools-model", "version": 1,
 //    "sde": {...SDE spec...},
-//    "parameterization": "noise",       score = -net(x, t) / s(t) for every SDE
+//    "parameterization": "noise" | "scaled",   see below
+//    "sigma_data": number              (scaled only)
 //    "architecture": {"dim", "hidden", "activation", "embedding",
 //                     "frequencies", "fourier_scale", "sinusoidal_positions", "residual"},
 //    "training": {settings, "step", "final_loss", "data": {"rows", "hash"}},
@@ -14,9 +15,17 @@
 // Numbers are float32 values written with the fewest digits that read back to
 // the same float, so a checkpoint resumes training bit for bit.
 //
-// VE: the noise parameterization divides by s(t) = sqrt(sigma(t)^2 -
-// sigma_min^2) too (our VE convention, see sde.hpp), which keeps the network
-// output O(1) at every t, as for VP and sub-VP.
+// Parameterizations (all predict the noise; the score is -eps_hat / s(t)):
+//   noise   eps_hat = net(x, t)                 the paper's code and the peer's
+//   scaled  eps_hat = net(x / r(t), t),  r(t) = sqrt(m(t)^2 sigma_data^2 + s(t)^2)
+// r(t) is the std of x(t) for data of scale sigma_data (EDM's c_in), so the
+// scaled network sees its input at unit scale at every t. This matters for
+// VE, where x(t) reaches +-3 sigma_max = +-150: a sampler integrates the
+// noise estimate against d sigma, so an error delta in eps_hat at noise level
+// sigma moves a sample by about 2 delta sigma, and a network fed raw inputs of
+// +-150 cannot hold eps_hat to the ~1e-3 that sigma = 50 needs; the samples
+// then pick their modes with the wrong weights (the peer's VE collapse).
+// "scaled" is the default for VE; VP and sub-VP keep the reference "noise".
 #pragma once
 #include <memory>
 #include <mutex>
@@ -29,6 +38,12 @@
 #include "spec.hpp"
 
 namespace sde {
+
+enum class Parameterization { noise, scaled };
+std::string to_string(Parameterization p);
+Parameterization parse_parameterization(const std::string& name);  // throws sde::Error
+// The factor the network's input x(t) is multiplied by at time t: 1 / r(t), or 1.
+double input_scale(Parameterization p, double sigma_data, const Sde& sde, double t);
 
 struct OptimizerState {
   std::int64_t steps = 0;
@@ -44,6 +59,8 @@ struct EmaState {
 struct Model {
   Sde sde;
   Net net;                              // raw (last-step) parameters
+  Parameterization parameterization = Parameterization::noise;
+  double sigma_data = 1;                // data scale of the scaled parameterization
   std::optional<EmaState> ema;          // averaged parameters, used for sampling
   std::optional<OptimizerState> optimizer;
   Json training = Json::object();       // settings, step, final loss, data fingerprint
@@ -79,10 +96,14 @@ public:
 
 private:
   struct Buffers;
+  // Loads the network's inputs into b: x times each row's input scale, and t.
+  void load(Buffers& b, const Matrix& x, const Vector& t) const;
   std::unique_ptr<Buffers> acquire() const;
   void release(std::unique_ptr<Buffers> b) const;
 
   Net net_;
+  Parameterization parameterization_;
+  double sigma_data_;
   Sde sde_;
   mutable std::mutex mutex_;
   mutable std::vector<std::unique_ptr<Buffers>> pool_;

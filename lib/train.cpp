@@ -101,6 +101,8 @@ struct Trainer::Impl {
   const Matrix& data;
   TrainOptions opt;
   Sde sde;
+  Parameterization parameterization;
+  double sigma_data;
   Adam adam;
   std::optional<Ema> ema;
   NetWorkspace ws;
@@ -108,16 +110,19 @@ struct Trainer::Impl {
   Net::Matrix x, z, v, out, jv, dout, a, b;
   Net::Vector t;
   Vector s, weight;  // kernel std and lambda(t)/s^2 per row
+  Vector scale;      // the network's input is x(t) times this, per row
   FloatBuffer grad;
 
   Impl(Model& model, const Matrix& d, const TrainOptions& o)
-      : net(model.net), data(d), opt(o), sde(model.sde), adam(model.net.num_params(), o.adam),
+      : net(model.net), data(d), opt(o), sde(model.sde), parameterization(model.parameterization),
+        sigma_data(model.sigma_data), adam(model.net.num_params(), o.adam),
         ws(model.net, o.batch, o.threads) {
     const int B = o.batch, dim = net.config().dim;
     for (Net::Matrix* m : {&x, &z, &v, &out, &jv, &dout, &a, &b}) m->resize(B, dim);
     t.resize(B);
     s.resize(B);
     weight.resize(B);
+    scale.resize(B);
     grad.resize(net.num_params());
     if (model.optimizer) {
       adam.restore(model.optimizer->steps, model.optimizer->m, model.optimizer->v);
@@ -164,17 +169,19 @@ struct Trainer::Impl {
         default: ti = opt.eps + (sde.T - opt.eps) * time_stream.uniform();
       }
       const double m = sde.mean_coeff(ti), si = sde.std(ti);
+      const double c_in = input_scale(parameterization, sigma_data, sde, ti);
       Stream noise_stream(opt.seed, Purpose::noise, row, step);
       for (int c = 0; c < dim; c += 64) {
         const int n = std::min(64, dim - c);
         noise_stream.normals(noise, n);
         for (int j = 0; j < n; ++j) {
           z(i, c + j) = static_cast<float>(noise[j]);
-          x(i, c + j) = static_cast<float>(m * data(index, c + j) + si * noise[j]);
+          x(i, c + j) = static_cast<float>(c_in * (m * data(index, c + j) + si * noise[j]));
         }
       }
       t(i) = static_cast<float>(ti);
       s(i) = si;
+      scale(i) = c_in;
       const double g = sde.diffusion(ti);
       weight(i) = opt.weighting == Weighting::likelihood ? g * g / (si * si) : 1.0;
       if (opt.loss == Loss::ssm) {
@@ -209,19 +216,20 @@ struct Trainer::Impl {
     }
     // Sliced score matching (Eq. 19) on x(t) ~ p_t, with s_theta = -eps_hat/s:
     //   lambda [v^T grad_x s_theta v + (v^T s_theta)^2 / 2]
-    //   = lambda [-(v^T J v)/s + (v^T eps_hat)^2 / (2 s^2)],  J = d eps_hat / dx.
+    //   = lambda [-(v^T J v)/s + (v^T eps_hat)^2 / (2 s^2)],  J = d eps_hat / dx,
+    // which is the input scale times the network's Jacobian in its own input.
     net.jvp(x, t, v, out, jv, ws);
     for (int i = 0; i < B; ++i) {
       const double lam = weight(i) * s(i) * s(i);  // lambda(t) itself
       double vjv = 0, ve = 0;
       for (int c = 0; c < dim; ++c) {
-        vjv += double(v(i, c)) * jv(i, c);
+        vjv += scale(i) * double(v(i, c)) * jv(i, c);
         ve += double(v(i, c)) * out(i, c);
       }
       total += lam * (-vjv / s(i) + 0.5 * ve * ve / (s(i) * s(i)));
       for (int c = 0; c < dim; ++c) {
         a(i, c) = static_cast<float>(lam * ve / (s(i) * s(i)) * v(i, c) / B);
-        b(i, c) = static_cast<float>(-lam / s(i) * v(i, c) / B);
+        b(i, c) = static_cast<float>(-lam / s(i) * scale(i) * v(i, c) / B);
       }
     }
     net.jvp_backward(a, b, grad, ws);
@@ -257,6 +265,12 @@ double Trainer::evaluate(std::int64_t k, std::vector<float>& grad) {
   const double loss = impl_->loss_and_gradient();
   grad.assign(impl_->grad.begin(), impl_->grad.end());
   return loss;
+}
+
+double data_std(const Matrix& data) {
+  if (data.rows() < 2) return 1.0;
+  const Eigen::RowVectorXd mean = data.colwise().mean();
+  return std::sqrt((data.rowwise() - mean).squaredNorm() / double((data.rows() - 1) * data.cols()));
 }
 
 std::int64_t Trainer::steps_done() const { return impl_->adam.steps(); }

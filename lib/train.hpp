@@ -74,6 +74,10 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+// The data's scale for the scaled parameterization: the standard deviation
+// pooled over coordinates.
+double data_std(const Matrix& data);
+
 // FNV-1a hash of the data bytes: a resumed run checks it trains on the same data.
 std::uint64_t data_fingerprint(const Matrix& data);
 

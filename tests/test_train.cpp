@@ -51,14 +51,24 @@ TEST_CASE("each loss's gradient matches central finite differences of the loss")
   // truncation O(h^2 L''') and rounding O(1e-7 L / h); we compare the 8
   // largest gradient entries within 2% of their size (plus 1e-4 absolute).
   const Matrix data = ring_data(256);
-  struct Case { Loss loss; Sde sde; Weighting w; };
+  struct Case {
+    Loss loss;
+    Sde sde;
+    Weighting w;
+    Parameterization p = Parameterization::noise;
+  };
   for (const Case& c : {Case{Loss::dsm, Sde::vp(), Weighting::sigma2},
                         Case{Loss::dsm, Sde::subvp(), Weighting::likelihood},
                         Case{Loss::smld, Sde::ve(), Weighting::sigma2},
                         Case{Loss::ddpm, Sde::vp(), Weighting::sigma2},
-                        Case{Loss::ssm, Sde::vp(), Weighting::sigma2}}) {
+                        Case{Loss::ssm, Sde::vp(), Weighting::sigma2},
+                        Case{Loss::dsm, Sde::ve(), Weighting::sigma2, Parameterization::scaled},
+                        Case{Loss::ssm, Sde::ve(), Weighting::sigma2, Parameterization::scaled}}) {
     CAPTURE(to_string(c.loss));
+    CAPTURE(to_string(c.p));
     Model model = small_model(c.sde);
+    model.parameterization = c.p;
+    model.sigma_data = 2.5;
     TrainOptions o = small_options(c.loss);
     o.weighting = c.w;
     o.eps = 0.05;  // keep the likelihood weighting g^2/s^2 moderate for the FD test
@@ -153,4 +163,62 @@ TEST_CASE("the model file round-trips exactly and rejects corrupt files") {
   bad = j;
   bad["architecture"]["hidden"] = {32, 16};
   CHECK_THROWS_AS(model_from_json(bad), Error);
+
+  // The scaled parameterization carries its data scale.
+  m.parameterization = Parameterization::scaled;
+  m.sigma_data = 2.75;
+  const Json scaled = model_to_json(m);
+  const Model scaled_back = model_from_json(scaled);
+  CHECK(scaled_back.parameterization == Parameterization::scaled);
+  CHECK(scaled_back.sigma_data == 2.75);
+  bad = scaled;
+  bad.erase("sigma_data");
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("sigma_data"), Error);
+  bad["sigma_data"] = -1.0;
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("sigma_data: must be positive"), Error);
+  bad = j;
+  bad["sigma_data"] = 1.0;
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("only the scaled"), Error);
+  bad = j;
+  bad["parameterization"] = "x0";
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("unknown parameterization"), Error);
+}
+
+TEST_CASE("the network score in both parameterizations: score, JVP and divergence agree") {
+  // fp32 network evaluated in double: central differences with h = 1e-3 on
+  // scores of O(1-10) carry rounding ~1e-7 |s| / h ~ 1e-3, so JVPs are
+  // compared within 1e-2 relative; the divergence must equal the trace of
+  // the JVPs to fp32 rounding.
+  for (const Parameterization p : {Parameterization::noise, Parameterization::scaled}) {
+    CAPTURE(to_string(p));
+    Model model = small_model(Sde::ve());
+    model.parameterization = p;
+    model.sigma_data = 2.5;
+    const NetScore score(model);
+    const Matrix x = ring_data(40);
+    Vector t(40);
+    for (Eigen::Index i = 0; i < t.size(); ++i) t(i) = 0.05 + 0.9 * double(i % 7) / 6;
+    Matrix v = Matrix::Ones(40, 2), s(40, 2), jv(40, 2), up(40, 2), down(40, 2), basis(40, 2);
+    v.col(1) *= -0.5;
+    score.score_jvp(x, t, v, s, jv);
+    const double h = 1e-3;
+    score.score(x + h * v, t, up);
+    score.score(x - h * v, t, down);
+    const Matrix fd = (up - down) / (2 * h);
+    CHECK((jv - fd).cwiseAbs().maxCoeff() <= 1e-2 * fd.cwiseAbs().maxCoeff());
+    Vector div(40), trace = Vector::Zero(40);
+    score.score_divergence(x, t, s, div);
+    for (int j = 0; j < 2; ++j) {
+      basis.setZero();
+      basis.col(j).setOnes();
+      score.score_jvp(x, t, basis, s, jv);
+      trace += jv.col(j);
+    }
+    CHECK((div - trace).cwiseAbs().maxCoeff() <= 1e-5 * (1 + trace.cwiseAbs().maxCoeff()));
+    // One time for all rows folds the time features differently: fp32 rounding.
+    Matrix per_row(40, 2), at_time(40, 2);
+    score.score(x, Vector::Constant(40, 0.3), per_row);
+    score.score_at_time(x, 0.3, at_time);
+    CHECK((per_row - at_time).cwiseAbs().maxCoeff() <= 1e-5 * (1 + per_row.cwiseAbs().maxCoeff()));
+  }
 }

@@ -15,7 +15,7 @@
 int main(int argc, char** argv) {
   sde::cli::Tool tool("sde-train", "Train a score network on data (N x d .npy) by score matching");
   auto& app = tool.app();
-  std::string data_path, resume, log_path, loss = "dsm", weighting = "sigma2",
+  std::string data_path, resume, log_path, loss = "dsm", weighting = "sigma2", parameterization,
                                            projection = "rademacher";
   std::string activation = "silu", embedding = "fourier";
   std::int64_t steps = 10000, checkpoint_every = 0;
@@ -38,6 +38,10 @@ int main(int argc, char** argv) {
   std::vector<CLI::Option*> fixed = {
       app.add_option("--loss", loss, "dsm, smld, ddpm or ssm")
           ->check(CLI::IsMember({"dsm", "smld", "ddpm", "ssm"}))->capture_default_str(),
+      app.add_option("--parameterization", parameterization,
+                     "noise: score = -net(x, t)/s(t); scaled: the same with x(t) scaled to unit "
+                     "variance at every t (default for VE; noise otherwise)")
+          ->check(CLI::IsMember({"noise", "scaled"})),
       app.add_option("--weighting", weighting, "lambda(t): sigma2 = s(t)^2, likelihood = g(t)^2")
           ->check(CLI::IsMember({"sigma2", "likelihood"}))->capture_default_str(),
       app.add_option("--projection", projection, "Sliced score matching: gaussian or rademacher")
@@ -94,6 +98,10 @@ int main(int argc, char** argv) {
       opt.seed = seed;
       model.emplace(sde::Net(net, seed));
       model->sde = sde_options.make();
+      const bool ve = model->sde.kind == sde::SdeKind::ve;
+      model->parameterization =
+          sde::parse_parameterization(parameterization.empty() ? (ve ? "scaled" : "noise") : parameterization);
+      if (model->parameterization == sde::Parameterization::scaled) model->sigma_data = sde::data_std(data);
     }
     opt.threads = tool.threads();
     sde::Trainer trainer(*model, data, opt);
@@ -139,6 +147,7 @@ int main(int argc, char** argv) {
     save(loss_value);
     auto& summary = tool.summary();
     summary["model"] = output.path;
+    summary["parameterization"] = sde::to_string(model->parameterization);
     summary["steps"] = {{"from", first}, {"to", steps}};
     summary["final_loss"] = loss_value;
     summary["mean_loss"] = loss_sum / static_cast<double>(steps - first);
