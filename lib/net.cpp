@@ -393,30 +393,27 @@ void Mlp<T>::reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) 
 template <class T>
 void Mlp<T>::forward(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
                      Eigen::Ref<Matrix> out, MlpWorkspace<T>& ws) const {
-  check_inputs(ws, x.rows(), x.cols(), t.size());
-  if (out.rows() != x.rows() || out.cols() != x.cols())
-    throw Error("network: output must have the shape of the input");
-  const int batch = int(x.rows());
-  ws.tape_ = MlpWorkspace<T>::Tape::none;
-  run_chunks(ws, batch, [&](Chunk<T>& ch, int r0, int n, int) {
-    load_input(*this, x, t, r0, n, ch);
-    forward_chunk(*this, ch, Pass<T>{});
-    store_rows(ch.pre.back(), r0, n, out);
-  });
-  if (batch <= ws.capacity()) ws.tape_ = MlpWorkspace<T>::Tape::value;
-  ws.recorded_batch_ = batch;
+  evaluate_rows(x, t, out, ws, /*derivatives=*/true);
+  if (x.rows() <= ws.capacity()) ws.tape_ = MlpWorkspace<T>::Tape::value;
+  ws.recorded_batch_ = int(x.rows());
 }
 
 template <class T>
 void Mlp<T>::evaluate(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
                       Eigen::Ref<Matrix> out, MlpWorkspace<T>& ws) const {
+  evaluate_rows(x, t, out, ws, /*derivatives=*/false);
+}
+
+template <class T>
+void Mlp<T>::evaluate_rows(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
+                           Eigen::Ref<Matrix> out, MlpWorkspace<T>& ws, bool derivatives) const {
   check_inputs(ws, x.rows(), x.cols(), t.size());
   if (out.rows() != x.rows() || out.cols() != x.cols())
     throw Error("network: output must have the shape of the input");
   ws.tape_ = MlpWorkspace<T>::Tape::none;
   run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
     load_input(*this, x, t, r0, n, ch);
-    forward_chunk(*this, ch, Pass<T>{.derivatives = false});
+    forward_chunk(*this, ch, Pass<T>{.derivatives = derivatives});
     store_rows(ch.pre.back(), r0, n, out);
   });
 }

@@ -157,6 +157,9 @@ private:
   void check_backward(const MlpWorkspace<T>& ws, Eigen::Index rows, Eigen::Index cols,
                       std::size_t grad_size, bool tangent) const;
   void reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) const;
+  // forward() and evaluate(): the layers over every chunk, keeping act'(z) or not.
+  void evaluate_rows(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
+                     MlpWorkspace<T>& ws, bool derivatives) const;
 
   NetConfig config_;
   std::vector<Layer> layers_;
