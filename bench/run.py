@@ -7,10 +7,15 @@ with --scaling, how cost grows with N, network width and dimension.
     bench/run.py                  the issue's workload, 3 repeats (several minutes)
     bench/run.py --scaling        ... plus the scaling section
     bench/run.py --quick          tiny sizes, for testing the harness (seconds)
+    bench/run.py --samplers       ... plus the sampler table of issue 4 (5-10 more minutes)
+    bench/run.py --samplers-only  the sampler table alone: every sampler x SDE, with the
+                                  exact oracle and with a model trained per SDE
 
 Each repeat runs our side, then the peer (A B A B ...); the table shows
 medians. Writes results.json and RESULTS.md (bench/ for a full run,
-out/bench-quick/ for --quick, so a smoke test never replaces real results).
+out/bench-quick/ for --quick, so a smoke test never replaces real results);
+the sampler table writes samplers.json and SAMPLERS.md to the same place.
+Run it under `nice -n 10` on a shared machine.
 """
 import argparse, datetime, hashlib, json, math, os, re, shlex, statistics, subprocess, sys, time
 from pathlib import Path
@@ -57,6 +62,10 @@ HIDDEN, FREQUENCIES, BATCH = 128, 32, 512  # the network of the workload (also t
 
 # ---------------------------------------------------------------- running things
 
+class ToolFailed(Exception):
+    """A tool run with check=False exited non-zero: the command line and its stderr."""
+
+
 class Runner:
     """Runs commands from ROOT and remembers each distinct one for RESULTS.md."""
 
@@ -67,21 +76,29 @@ class Runner:
         p = Path(p).resolve()
         return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
 
-    def tool(self, name, *args, summary=None, rss=False):
-        """Runs one of our tools; returns its --summary JSON (+ wall seconds, peak RSS)."""
-        cmd = [self.rel(self.bin / name), *(self.rel(a) if isinstance(a, Path) else str(a) for a in args), '--quiet']
+    def command(self, name, *args):
+        return [self.rel(self.bin / name), *(self.rel(a) if isinstance(a, Path) else str(a) for a in args), '--quiet']
+
+    def tool(self, name, *args, summary=None, rss=False, check=True):
+        """Runs one of our tools; returns its --summary JSON (+ wall seconds, peak RSS).
+        check=False: a failure raises ToolFailed instead of ending run.py."""
+        cmd = self.command(name, *args)
         if summary:
             cmd += ['--summary', self.rel(summary)]
         if rss:  # GNU time's peak resident set size of the tool's process
             cmd = ['/usr/bin/time', '-v'] + cmd
-        out = self.run(cmd)
+        out = self.run(cmd, check=check)
         result = json.loads(Path(summary).read_text()) if summary else {}
         result['wall_seconds'] = out['wall']
         if rss:
             result['max_rss_kb'] = int(re.search(r'Maximum resident set size \(kbytes\): (\d+)', out['stderr'])[1])
         return result
 
-    def run(self, cmd, env=None, shown=None):
+    def tool_json(self, name, *args):
+        """Runs one of our tools that prints one JSON line (sde-npy stats, compare); returns it."""
+        return json.loads(self.run(self.command(name, *args))['stdout'])
+
+    def run(self, cmd, env=None, shown=None, check=True):
         line = shown or ' '.join(f'{k}={v}' for k, v in (env or {}).items()) + ' ' * bool(env) + shlex.join(cmd)
         if line not in self.commands:
             self.commands.append(line)
@@ -89,6 +106,8 @@ class Runner:
         p = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True)
         wall = time.perf_counter() - start
         if p.returncode != 0:
+            if not check:
+                raise ToolFailed(line, p.stderr.strip())
             sys.exit(f'run.py: failed ({p.returncode}): {line}\n{p.stderr[-2000:]}')
         return {'wall': wall, 'stdout': p.stdout, 'stderr': p.stderr}
 
@@ -294,6 +313,257 @@ def scaling(r, sc, work):
     return res
 
 
+# ---------------------------------------------------------------- sampler table (issue 4)
+
+# Every sampler configuration of the table, as sde-sample arguments; the first
+# is the reference every other row is judged against (PC, 2000 NFE).
+SAMPLER_CONFIGS = [
+    ['--sampler', 'pc', '--steps', 1000],
+    ['--sampler', 'pc', '--steps', 250],
+    ['--sampler', 'pc', '--steps', 100],
+    ['--sampler', 'pc', '--steps', 1000, '--corrector', 'none'],
+    ['--sampler', 'pc', '--steps', 1000, '--predictor', 'ancestral', '--corrector', 'none'],
+    ['--sampler', 'ode', '--rtol', '1e-5', '--atol', '1e-5'],
+    ['--sampler', 'ode', '--rtol', '1e-3', '--atol', '1e-3'],
+    ['--sampler', 'ode', '--solver', 'euler', '--steps', 100],
+    ['--sampler', 'ode', '--solver', 'heun', '--steps', 100],
+    *[['--sampler', 'ddim', '--eta', eta, '--steps', k] for eta in (0, 1) for k in (20, 50, 100)],
+    *[['--sampler', 'dpm-solver', '--steps', k] for k in (10, 20, 50)],
+    ['--sampler', 'dpm-solver', '--order', 3, '--steps', 20],
+    *[['--sampler', 'dpm-solver', '--stochastic', '--steps', k] for k in (20, 50, 100)],
+]
+SAMPLER_SDES = ['vp', 've', 'subvp']
+SAMPLER_SIZES = {'full': dict(n=10000, train_rows=20000, train_steps=10000, null_pairs=10),
+                 'quick': dict(n=300, train_rows=2000, train_steps=200, null_pairs=3)}
+# Seeds: training data 0 (as in the issue's recipe), training 0, every sampler
+# and the exact reference row 1, the fresh exact draws every set is compared
+# with 2, the exact-vs-exact noise pairs 100, 101, ...
+SEEDS = {'train_data': 0, 'train': 0, 'sample': 1, 'exact': 1, 'fresh': 2, 'null': 100}
+# "Within noise of PC": the mean true log-density within 2 SE of the difference
+# + 0.02 (SE from sde-npy stats, both sets taken as independent) and the
+# within-3σ fraction within 0.005, each way. The same rule against the exact
+# reference row, plus every mode weight within 4 SE of the truth and the
+# energy distance at most the exact-vs-exact noise (mean + 3 sd of the pairs).
+MATCH = {'logp_se': 2.0, 'logp_abs': 0.02, 'within_3std': 0.005, 'weight_se': 4.0, 'ed_sd': 3.0}
+
+
+def sampler_label(args):
+    return ' '.join(map(str, args[1:] if args[0] == '--sampler' else args))
+
+
+def judge(r, x_path, mixture, fresh):
+    """The sampler table's figures for one sample set: within 3σ and the mean
+    true log-density from quality() (the function that judges the peer
+    comparison); the log-density's SE and the 8 mode weights from `sde-npy
+    stats --mixture` (whose mean log-density must agree with quality()'s);
+    the energy distance to the fresh exact draws from `sde-npy compare` on
+    all rows."""
+    q = quality(np.load(x_path), mixture)
+    st = r.tool_json('sde-npy', 'stats', x_path, '--mixture', RING, '--threads', THREADS)
+    mix = st['mixture']
+    if abs(mix['mean_log_density'] - q['mean_true_logp']) > 1e-9 * max(1.0, abs(q['mean_true_logp'])):
+        sys.exit(f'run.py: {r.rel(x_path)}: quality() and sde-npy stats disagree on the mean log-density '
+                 f'({q["mean_true_logp"]!r} vs {mix["mean_log_density"]!r})')
+    cmp = r.tool_json('sde-npy', 'compare', x_path, fresh, '--max-points', 0, '--threads', THREADS)
+    return {**q, 'non_finite_rows': st['non_finite_rows'], 'logp_se': mix['mean_log_density_se'],
+            'weights': mix['posterior_weights'], 'weights_se': mix['posterior_weights_se'],
+            'energy_distance': cmp['energy_distance'], 'sliced_wasserstein': cmp['sliced_wasserstein']}
+
+
+def compare_quality(row, ref, weights=None, ed_limit=None):
+    """Which figures of row differ from ref's beyond noise (MATCH), with the
+    sign ('+': higher than ref); with weights (the truth) and ed_limit also
+    the mode weights and the energy distance. Returns a list, empty = match."""
+    out = []
+    tol = MATCH['logp_se'] * math.hypot(row['logp_se'], ref['logp_se']) + MATCH['logp_abs']
+    d = row['mean_true_logp'] - ref['mean_true_logp']
+    if abs(d) > tol:
+        out.append('log p' + '+−'[d < 0])
+    d = row['within_3std'] - ref['within_3std']
+    if abs(d) > MATCH['within_3std']:
+        out.append('3σ' + '+−'[d < 0])
+    if weights is not None and any(abs(w - t) > MATCH['weight_se'] * se
+                                   for w, t, se in zip(row['weights'], weights, row['weights_se'])):
+        out.append('weights')
+    if ed_limit is not None and row['energy_distance'] > ed_limit:
+        out.append('ED')
+    if row['n_finite'] < row.get('n', row['n_finite']):
+        out.append('non-finite')
+    return out
+
+
+def truth(mixture, n=2_000_000, chunk=100_000, seed=0):
+    """quality() of the mixture itself: the expected figures, by Monte Carlo
+    (numpy draws, SE of the mean log-density about 0.0007 at 2e6)."""
+    w, mu, std = mixture
+    rng, qs = np.random.default_rng(seed), []
+    for _ in range(n // chunk):
+        k = rng.choice(len(w), size=chunk, p=w)
+        qs.append(quality(mu[k] + std[k, None] * rng.standard_normal((chunk, mu.shape[1])), mixture))
+    return {key: float(np.mean([q[key] for q in qs])) for key in ('within_3std', 'mean_true_logp')} | {'n': n}
+
+
+def samplers(r, size, work, mixture, sources, log):
+    """The sampler table: every configuration of SAMPLER_CONFIGS for each SDE,
+    with the exact oracle and with a model trained per SDE. Samples are kept
+    in work/ (one file per row) so any row can be re-judged."""
+    n = size['n']
+    res = {'size': size, 'seeds': SEEDS, 'match': MATCH, 'tables': [], 'train': {}}
+    work.mkdir(parents=True, exist_ok=True)
+    # The exact side: the reference row, the fresh draws every set is compared
+    # with, and independent exact-vs-exact pairs for the energy distance's noise.
+    exact, fresh = work / 'exact.npy', work / 'fresh.npy'
+    r.tool('sde-perturb', '--mixture', RING, '-n', n, '--seed', SEEDS['exact'], '-o', exact)
+    r.tool('sde-perturb', '--mixture', RING, '-n', n, '--seed', SEEDS['fresh'], '-o', fresh)
+    ref_exact = judge(r, exact, mixture, fresh)
+    null = []
+    for i in range(size['null_pairs']):
+        a, b = work / 'null_a.npy', work / 'null_b.npy'
+        r.tool('sde-perturb', '--mixture', RING, '-n', n, '--seed', SEEDS['null'] + 2 * i, '-o', a)
+        r.tool('sde-perturb', '--mixture', RING, '-n', n, '--seed', SEEDS['null'] + 2 * i + 1, '-o', b)
+        null.append(r.tool_json('sde-npy', 'compare', a, b, '--max-points', 0, '--threads', THREADS)['energy_distance'])
+    ed_limit = statistics.mean(null) + MATCH['ed_sd'] * statistics.stdev(null)
+    res.update(exact=ref_exact, null_energy=null, ed_limit=ed_limit, truth=truth(mixture))
+    weights = mixture[0].tolist()
+    if 'model' in sources:
+        data = work / 'train.npy'
+        r.tool('sde-perturb', '--mixture', RING, '-n', size['train_rows'], '--seed', SEEDS['train_data'], '-o', data)
+    for source in sources:
+        for sde in SAMPLER_SDES:
+            if source == 'model':
+                model = work / f'model_{sde}.json'
+                log(f'samplers: training the {sde} model')
+                s = r.tool('sde-train', data, '--sde', sde, '--steps', size['train_steps'], '--seed', SEEDS['train'],
+                           '--threads', THREADS, '-o', model, summary=work / 'train.json')
+                res['train'][sde] = {'seconds': s['seconds'], 'steps_per_second': s['steps_per_second'],
+                                     'final_loss': s['final_loss'], 'parameterization': s.get('parameterization')}
+                score = ['--model', model]
+            else:
+                score = ['--mixture', RING, '--sde', sde]
+            log(f'samplers: {source} {sde}')
+            rows = []
+            for i, args in enumerate(SAMPLER_CONFIGS):
+                out = work / f'{source}_{sde}_{i:02d}.npy'
+                row = {'args': list(map(str, args)), 'label': sampler_label(args), 'n': n}
+                try:
+                    s = r.tool('sde-sample', *score, '-n', n, *args, '--seed', SEEDS['sample'], '--threads', THREADS,
+                               '-o', out, summary=work / 'sample.json', check=False)
+                except ToolFailed as e:
+                    row['error'] = e.args[1].splitlines()[-1] if e.args[1] else 'failed'
+                    rows.append(row)
+                    continue
+                row.update(nfe=s['nfe_mean'], nfe_max=s['nfe_max'], seconds=s['seconds'], wall=s['wall_seconds'],
+                           **judge(r, out, mixture, fresh))
+                rows.append(row)
+            ref = rows[0]
+            for row in rows:
+                if 'error' in row:
+                    continue
+                row['vs_exact'] = compare_quality(row, ref_exact, weights, ed_limit)
+                if row is not ref and 'error' not in ref:
+                    row['vs_pc'] = compare_quality(row, ref)
+                    worse = any(k.endswith('−') for k in row['vs_pc'])
+                    row['status'] = 'worse' if worse else ('better' if row['vs_pc'] else 'match')
+            ok = [x for x in rows if x.get('status') == 'match' and x['seconds'] < ref.get('seconds', math.inf)]
+            fastest = min(ok, key=lambda x: (x['seconds'], x['nfe'])) if ok else None
+            ok = [x for x in rows if x.get('status') in ('match', 'better') and x['seconds'] < ref.get('seconds', math.inf)]
+            fastest_ge = min(ok, key=lambda x: (x['seconds'], x['nfe'])) if ok else None
+            res['tables'].append({'source': source, 'sde': sde, 'rows': rows,
+                                  'score': ' '.join(r.rel(x) if isinstance(x, Path) else x for x in score),
+                                  'fastest_at_pc': fastest and fastest['label'],
+                                  'fastest_not_worse': fastest_ge and fastest_ge['label']})
+    return res
+
+
+def samplers_report(res, quick, mach, note, bin_dir, version, nice, load, commands, total):
+    size, ref = res['size'], res['exact']
+    null = res['null_energy']
+    e3 = lambda x: f'{1e3 * x:.2f}'
+    tol = f'{MATCH["logp_se"]:g} SE + {MATCH["logp_abs"]:g}'
+    parts = ['# Sampler table (issue 4)', '',
+             f'{mach["cpu"]}, {mach["cores"]} cores, shared with other jobs (load average {load[0]:.2f} at the start, '
+             f'{load[1]:.2f} at the end) · niceness {nice} · {mach["date"]} · commit {mach["commit"]} · '
+             f'tools {bin_dir} ({version}) · total {total / 60:.1f} min', '']
+    if note:
+        parts += [note, '']
+    if quick:
+        parts += ['**--quick: tiny sizes for testing the harness; not results.**', '']
+    parts += [
+        f'{size["n"]} samples per row, `--seed {SEEDS["sample"]}`, `--threads {THREADS}`. Columns: NFE = `nfe_mean` '
+        'of the `--summary` JSON (score evaluations per sample, including the final denoising one; adaptive for '
+        'dopri5); s = its `seconds` (the whole tool run: start-up, sampling, writing; one run each on a machine '
+        'shared with other jobs, where the same row can take up to 2× longer from one run to the next, so for close '
+        'calls compare NFE); log p = mean true log-density under data/ring8.json ± its SE; 3σ = fraction within 3σ '
+        '(σ = 0.3) of the nearest mode (both from `quality()` in bench/run.py, the judge of the peer comparison; '
+        'the log-density is checked against `sde-npy stats --mixture`, which gives the SE and the mode weights); '
+        'weights = min..max of the 8 mode weights (mean component posteriors, `sde-npy stats`; truth 0.125 each, '
+        f'SE ≈ {math.sqrt(0.125 * 0.875 / size["n"]):.4f}); ED = energy distance ×10⁻³ (`sde-npy compare '
+        f'--max-points 0`) to {size["n"]} fresh exact draws (`--seed {SEEDS["fresh"]}`).', '',
+        f'Exact-vs-exact noise floor of ED: {len(null)} independent pairs of {size["n"]} exact draws give ×10⁻³ '
+        f'{", ".join(e3(x) for x in sorted(null))} (mean {e3(statistics.mean(null))}, sd {e3(statistics.stdev(null))}); '
+        f'"within noise" is ≤ mean + {MATCH["ed_sd"]:g} sd = {e3(res["ed_limit"])}. The truth, for scale '
+        f'({res["truth"]["n"]:.0e} numpy draws through `quality()`): mean log p {res["truth"]["mean_true_logp"]:.3f}, '
+        f'within 3σ {res["truth"]["within_3std"]:.4f}.', '',
+        '**Criterion, "within noise of PC"** (column *vs PC*, against the first row, PC with 1000 steps + Langevin '
+        f'corrector = 2000 NFE): |Δ mean log p| ≤ {tol}, where SE = √(SE₁² + SE₂²) of the two sets, and '
+        f'|Δ within-3σ| ≤ {MATCH["within_3std"]:g}. *≈* = within noise on both; otherwise the figures that '
+        'differ, with + (above PC) or − (below PC); a row with no − is *not worse*. '
+        '**★ = the fastest configuration (by s) within noise of PC**; ☆ = the fastest not worse than PC, where that '
+        'is another row.', '',
+        '**Column *vs exact*** applies the same rule against the exact reference row, and also asks every mode '
+        f'weight within {MATCH["weight_se"]:g} of its SEs of 0.125 and ED within the noise floor: ✓ = '
+        'indistinguishable from exact draws by all four; otherwise what fails. With the oracle every sampler with '
+        'enough steps should be ✓.', '']
+    if res['train']:
+        parts += ['Models: `sde-train` on 20000 exact draws (`sde-perturb --seed 0`), '
+                  f'{size["train_steps"]} steps, `--seed {SEEDS["train"]}`, defaults otherwise: ' +
+                  '; '.join(f'{sde} ({t["parameterization"]}) {t["seconds"]:.0f} s, final loss {t["final_loss"]:.4g}'
+                            for sde, t in res['train'].items()) + '.', '']
+    header = ['sampler (`sde-sample` arguments)', 'NFE', 's', 'log p ± SE', '3σ', 'weights', 'ED ×10⁻³', 'vs PC',
+              'vs exact']
+    exact_row = ('**exact draws** (`sde-perturb --seed 1`)', '—', '—',
+                 f'{ref["mean_true_logp"]:.3f} ± {ref["logp_se"]:.3f}', f'{ref["within_3std"]:.4f}',
+                 f'{min(ref["weights"]):.3f}..{max(ref["weights"]):.3f}',
+                 f'{e3(ref["energy_distance"])} (noise floor; pairs: mean {e3(statistics.mean(null))}, '
+                 f'max {e3(max(null))})', '', '')
+    for t in res['tables']:
+        src = ('exact oracle' if t['source'] == 'oracle' else 'trained model') + f' (`{t["score"]}`)'
+        rows = [exact_row]
+        for row in t['rows']:
+            label = f'`{row["label"]}`'
+            if 'error' in row:
+                rows.append((label, '', '', f'failed: {row["error"]}', '', '', '', '', ''))
+                continue
+            mark = (' ★' if row['label'] == t['fastest_at_pc'] else
+                    ' ☆' if row['label'] == t['fastest_not_worse'] else '')
+            vs_pc = ('reference' if 'vs_pc' not in row else
+                     ('≈' if not row['vs_pc'] else ', '.join(row['vs_pc'])) + mark)
+            nf = f' ({row["n"] - row["n_finite"]} non-finite)' if row['n_finite'] < row['n'] else ''
+            rows.append((label if not mark.strip() == '★' else f'**{label}**', f'{row["nfe"]:.4g}',
+                         f'{row["seconds"]:.3g}', f'{row["mean_true_logp"]:.3f} ± {row["logp_se"]:.3f}{nf}',
+                         f'{row["within_3std"]:.4f}', f'{min(row["weights"]):.3f}..{max(row["weights"]):.3f}',
+                         e3(row['energy_distance']), vs_pc,
+                         '✓' if not row['vs_exact'] else ', '.join(row['vs_exact'])))
+        fast = (f'fastest within noise of PC: `{t["fastest_at_pc"]}`' if t['fastest_at_pc'] else
+                'no faster configuration is within noise of PC')
+        if t['fastest_not_worse'] and t['fastest_not_worse'] != t['fastest_at_pc']:
+            fast += f'; fastest not worse than PC: `{t["fastest_not_worse"]}`'
+        parts += [f'## {t["sde"].upper() if t["sde"] != "subvp" else "sub-VP"}, {src}', '', fast + '.', '',
+                  markdown(header, rows), '']
+    flags = [f'- {t["sde"]}: ' + '; '.join(f'`{x["label"]}` ({", ".join(x["vs_exact"])})' for x in t['rows']
+                                          if x.get('vs_exact')) for t in res['tables'] if t['source'] == 'oracle'
+             and any(x.get('vs_exact') or 'error' in x for x in t['rows'])]
+    flags += [f'- {t["sde"]} ({t["source"]}): `{x["label"]}` failed: {x["error"]}' for t in res['tables']
+              for x in t['rows'] if 'error' in x]
+    if flags:
+        parts += ['## Oracle rows that are not indistinguishable from exact draws', '',
+                  'With the exact score only the solver\'s error is left; these configurations (too few steps, or a '
+                  'biased scheme) do not pass the *vs exact* rule:', '', *flags, '']
+    parts += ['## Commands', '', 'From the project root, in this order (`bench/run.py --samplers-only` runs them all '
+              'and judges the sample sets' + (f'; everything ran under `nice -n {nice}`' if nice else '') + ').', '', '```', *commands, '```', '']
+    return '\n'.join(parts)
+
+
 # ---------------------------------------------------------------- report
 
 def machine():
@@ -465,7 +735,18 @@ def main():
     ap.add_argument('--bin', default=str(ROOT / 'build-bench' / 'bin'), help='our tools and bench_net')
     ap.add_argument('--python', default='/usr/bin/python3', help='the peer\'s interpreter (Debian\'s torch)')
     ap.add_argument('--out', help='results.json and RESULTS.md go here (default bench/, --quick out/bench-quick/)')
+    ap.add_argument('--samplers', action='store_true', help='also the sampler table (issue 4): samplers.json and '
+                    'SAMPLERS.md next to RESULTS.md')
+    ap.add_argument('--samplers-only', action='store_true', help='only the sampler table')
+    ap.add_argument('--sampler-sources', default='oracle,model',
+                    help='score sources of the sampler table: oracle, model or both (default oracle,model)')
+    ap.add_argument('--note', help='a line of text for the head of SAMPLERS.md (e.g. how the tools were built)')
+    ap.add_argument('--samplers-report', metavar='JSON', help='only re-render SAMPLERS.md (next to JSON) from a '
+                    'samplers.json, without running anything')
     a = ap.parse_args()
+    sources = a.sampler_sources.split(',')
+    if not sources or any(s not in ('oracle', 'model') for s in sources):
+        ap.error('--sampler-sources: a comma-separated list of oracle and model')
     cfg = dict(QUICK if a.quick else FULL)
     cfg.update({k: v for k, v in (('repeats', a.repeats), ('train_steps', a.train_steps)) if v})
     work = ROOT / 'out' / ('bench-quick' if a.quick else 'bench')
@@ -476,7 +757,35 @@ def main():
     if not peer_mixture_check(ring):
         sys.exit(f'run.py: {RING} is not the peer\'s ring (--K 8 --radius 4 --std 0.3)')
     log = lambda msg: print(f'[{time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr, flush=True)
+    if a.samplers_report:
+        res = json.loads(Path(a.samplers_report).read_text())
+        text = samplers_report(res, res['quick'], res['machine'], res['note'], res['bin'], res['version'],
+                               res['niceness'], res['load_average'], res['commands'], res['total_seconds'])
+        (Path(a.samplers_report).parent / 'SAMPLERS.md').write_text(text)
+        return
+    if not a.samplers_only:
+        bench_main(a, cfg, work, out_dir, r, ring, log)
+    if a.samplers or a.samplers_only:
+        start, load = time.perf_counter(), os.getloadavg()[0]
+        rs = Runner(Path(a.bin).resolve(), work / 'samplers')
+        res = samplers(rs, SAMPLER_SIZES['quick' if a.quick else 'full'], work / 'samplers', ring, sources, log)
+        total = time.perf_counter() - start
+        version = subprocess.run([str(rs.bin / 'sde-sample'), '--version'], capture_output=True, text=True).stdout.strip()
+        mach = machine()
+        res.update(quick=a.quick, machine=mach, bin=rs.rel(rs.bin), version=version, niceness=os.nice(0),
+                   load_average=[load, os.getloadavg()[0]], total_seconds=total, note=a.note,
+                   configs=[list(map(str, c)) for c in SAMPLER_CONFIGS], commands=rs.commands)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / 'samplers.json').write_text(json.dumps(res, indent=1, ensure_ascii=False) + '\n')
+        text = samplers_report(res, a.quick, mach, a.note, res['bin'], version, res['niceness'],
+                               res['load_average'], rs.commands, total)
+        (out_dir / 'SAMPLERS.md').write_text(text)
+        print(text)
+        log(f'wrote {rs.rel(out_dir / "samplers.json")} and {rs.rel(out_dir / "SAMPLERS.md")} ({total / 60:.1f} min)')
 
+
+def bench_main(a, cfg, work, out_dir, r, ring, log):
+    """The comparison with the peer (and --scaling): results.json and RESULTS.md."""
     log('micro-benchmarks' + (' (fp32 peak only)' if a.no_micro else ''))
     mic = micro(r, a.quick, not a.no_micro)
     r.tool('sde-perturb', '--mixture', RING, '-n', cfg['train_rows'], '--seed', 1, '-o', work / 'train.npy')
@@ -496,7 +805,7 @@ def main():
         q[f'peer_{k}'] = quality(np.load(f), ring) if f.exists() else B[-1][f'{k}_quality_own']
         q[f'peer_{k}_own'] = B[-1][f'{k}_quality_own']
     if not B:
-        q['peer_pc'] = {'within_3std': float('nan'), 'mean_true_logp': float('nan')}
+        q['peer_pc'] = {'n_finite': 0, 'within_3std': float('nan'), 'mean_true_logp': float('nan')}
     sc = None
     if a.scaling:
         log('scaling')
