@@ -25,6 +25,17 @@ test: build
 demo: build
 	@SDE_BIN=$(BIN) bash data/demo.sh
 
+# Every figure recipe in data/figures at full size (a few minutes), PNGs in
+# $(FIGURES); `make figures QUICK=1` runs the reduced sizes of the CI test.
+FIGURES ?= out/figures
+.PHONY: figures
+figures: build
+	@rm -rf $(FIGURES)/work
+	@for recipe in data/figures/[0-9]*.sh; do \
+	  echo "== $$recipe"; SDE_BIN=$(BIN) OUT=$(FIGURES) bash $$recipe || exit 1; \
+	done
+	@echo "figures in $(FIGURES)"
+
 # Benchmarks against the PyTorch peer (bench/run.py), not part of `make test`.
 # Own build dir with -DSDE_BENCH=ON; BENCH_ARGS=--quick for a seconds-long smoke test.
 BENCH_BUILD ?= build-bench
