@@ -4,7 +4,7 @@ JOBS  ?= $(shell nproc)
 BIN   := $(BUILD)/bin
 MAKEFLAGS += --no-print-directory
 
-.PHONY: help deps configure build test demo clean bench
+.PHONY: help deps configure build tools test demo clean bench
 .DEFAULT_GOAL := help
 
 help:
@@ -22,14 +22,19 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
+# The executables alone: what the demo, the figures and the benchmarks run.
+TOOLS := sde-perturb sde-train sde-sample sde-likelihood sde-langevin sde-npy sde-plot
+tools: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target $(TOOLS)
+
+demo: tools
 	@SDE_BIN=$(BIN) bash data/demo.sh
 
 # Every figure recipe in data/figures at full size (a few minutes), PNGs in
 # $(FIGURES); `make figures QUICK=1` runs the reduced sizes of the CI test.
 FIGURES ?= out/figures
 .PHONY: figures
-figures: build
+figures: tools
 	@rm -rf $(FIGURES)/work
 	@for recipe in data/figures/[0-9]*.sh; do \
 	  echo "== $$recipe"; SDE_BIN=$(BIN) OUT=$(FIGURES) bash $$recipe || exit 1; \
@@ -43,7 +48,7 @@ BENCH_ARGS  ?= --scaling
 bench:
 	@scripts/install-deps.sh --bench
 	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSDE_BENCH=ON > /dev/null
-	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target sde-perturb sde-train sde-sample sde-likelihood bench_net
+	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target $(TOOLS) bench_net
 	@/usr/bin/python3 bench/run.py --bin $(BENCH_BUILD)/bin $(BENCH_ARGS)
 
 clean:
