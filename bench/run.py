@@ -38,6 +38,10 @@ FAST_CANDIDATES = [
     ['--sampler', 'dpm-solver', '--steps', '50'],
     ['--sampler', 'ode', '--rtol', '1e-3', '--atol', '1e-3'],
     ['--sampler', 'ode', '--rtol', '1e-4', '--atol', '1e-4'],
+    # DDIM with eta = 1 (= SDE-DPM-Solver++ of order 1): fresh noise each step
+    # contracts the network's score errors, as the PC sampler does.
+    ['--sampler', 'ddim', '--eta', '1', '--steps', '50'],
+    ['--sampler', 'dpm-solver', '--stochastic', '--steps', '50'],
 ]
 # "At PC quality": a fast sample set may trail our PC samples (same network)
 # by at most this much: about 3 standard errors of the difference at 10k

@@ -203,6 +203,15 @@ std::unique_ptr<Progress> Tool::progress(const std::string& what, std::size_t to
   return std::make_unique<TerminalProgress>(what, total);
 }
 
+void Tool::require_subcommand(const std::string& names) {
+  app_.fallthrough();
+  // Checked after CLI11's own checks (not with CLI11's require_subcommand) so
+  // that an unknown subcommand is reported as such, not as a missing one.
+  app_.final_callback([this, names] {
+    if (app_.get_subcommands().empty()) throw CLI::RequiredError("A subcommand (" + names + ")");
+  });
+}
+
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
   try {
     app_.parse(argc, argv);

@@ -67,6 +67,9 @@ public:
   Tool(std::string name, const std::string& description);
 
   CLI::App& app() { return app_; }
+  // For a tool made of subcommands: the shared options may follow the
+  // subcommand, and a run without one is a usage error listing `names`.
+  void require_subcommand(const std::string& names);
   const std::string& name() const { return name_; }
 
   // Option groups; each returns the struct its options fill.

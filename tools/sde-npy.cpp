@@ -239,13 +239,7 @@ int main(int argc, char** argv) {
                       "Inspect, join, cut and convert .npy arrays; sample statistics and "
                       "sample-quality metrics. Results go to -o (default stdout).");
   CLI::App& app = tool.app();
-  app.fallthrough();  // the shared options may follow the subcommand
-  // Checked after CLI11's own checks (not with require_subcommand) so that an
-  // unknown subcommand is reported as such, not as a missing one.
-  app.final_callback([&app] {
-    if (app.get_subcommands().empty())
-      throw CLI::RequiredError("A subcommand (info, cat, slice, to-csv, from-csv, stats, compare)");
-  });
+  tool.require_subcommand("info, cat, slice, to-csv, from-csv, stats, compare");
   const auto& out = tool.add_output();
   const std::uint64_t& seed = tool.add_seed();
   const std::string& mixture = tool.add_mixture(false);

@@ -34,12 +34,7 @@ int main(int argc, char** argv) {
                       "Draw figures from .npy data, training logs and run summaries with gnuplot "
                       "(PNG, SVG or PDF by the output's extension)");
   CLI::App& app = tool.app();
-  app.fallthrough();  // the shared options may follow the subcommand
-  // Checked after CLI11's own checks (not with require_subcommand) so that an
-  // unknown subcommand is reported as such, not as a missing one.
-  app.final_callback([&app] {
-    if (app.get_subcommands().empty()) throw CLI::RequiredError("A subcommand");
-  });
+  tool.require_subcommand("hist, scatter, heatmap, evolution, strip, loss, curves");
   std::string output, script_path;
   app.add_option("-o,--output", output, "Figure file: .png, .svg or .pdf")->required();
   app.add_option("--script", script_path, "Also write the gnuplot program to this file");
