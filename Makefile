@@ -13,8 +13,11 @@ help:
 deps:
 	@scripts/install-deps.sh
 
+# Ninja for a new build directory (an existing one keeps its generator).
+generator = $(if $(wildcard $(1)/CMakeCache.txt),,-G Ninja)
+
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake -S . -B $(BUILD) $(call generator,$(BUILD)) -DCMAKE_BUILD_TYPE=Release > /dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -47,7 +50,7 @@ BENCH_BUILD ?= build-bench
 BENCH_ARGS  ?= --scaling
 bench:
 	@scripts/install-deps.sh --bench
-	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSDE_BENCH=ON > /dev/null
+	@cmake -S . -B $(BENCH_BUILD) $(call generator,$(BENCH_BUILD)) -DCMAKE_BUILD_TYPE=Release -DSDE_BENCH=ON > /dev/null
 	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target $(TOOLS) bench_net
 	@/usr/bin/python3 bench/run.py --bin $(BENCH_BUILD)/bin $(BENCH_ARGS)
 

@@ -6,6 +6,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake
+  ninja-build     # compiles the tools while the library is still building (make's generator waits)
   libcli11-dev libeigen3-dev nlohmann-json3-dev libfmt-dev doctest-dev librandom123-dev
   python3-numpy   # tests: golden .npy files and numpy.load round trips
   gnuplot-nox     # sde-plot
