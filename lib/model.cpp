@@ -145,9 +145,10 @@ Model model_from_json(const Json& j) {
     throw Error(fmt::format("model format version {} is not supported (this build reads {})",
                             version, kVersion));
   Model model(Net(architecture_from_json(json::field(j, "architecture", what))));
+  const std::string parameterization =
+      json::string(json::field(j, "parameterization", what), "parameterization");
   try {
-    model.parameterization = parse_parameterization(
-        json::string(json::field(j, "parameterization", what), "parameterization"));
+    model.parameterization = parse_parameterization(parameterization);
   } catch (const Error& e) {
     throw Error("parameterization: " + std::string(e.what()));
   }
@@ -211,8 +212,8 @@ struct NetScore::Buffers {
   NetWorkspace workspace;
   Net::Matrix x, out, v, jv;
   Net::Vector t, div;
-  Vector scale;  // per row: the input scale; the score is -out / s(t)
-  Vector inv_std;  // per row: -1 / s(t)
+  Vector scale;    // per row: the network's input is x times this
+  Vector inv_std;  // per row: -1 / s(t); the score is out times this
   explicit Buffers(const Net& net) : workspace(net, kChunkRows) {}
 };
 

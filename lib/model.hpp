@@ -18,7 +18,7 @@
 // Parameterizations (all predict the noise; the score is -eps_hat / s(t)):
 //   noise   eps_hat = net(x, t)                 the paper's code and the peer's
 //   scaled  eps_hat = net(x / r(t), t),  r(t) = sqrt(m(t)^2 sigma_data^2 + s(t)^2)
-// r(t) is the std of x(t) for data of scale sigma_data (EDM's c_in), so the
+// r(t) is the RMS of x(t) for data of RMS sigma_data (EDM's c_in), so the
 // scaled network sees its input at unit scale at every t. This matters for
 // VE, where x(t) reaches +-3 sigma_max = +-150: a sampler integrates the
 // noise estimate against d sigma, so an error delta in eps_hat at noise level
@@ -85,7 +85,8 @@ public:
   void score(const Matrix& x, const Vector& t, Matrix& out) const override;
   // One time for all rows: the time features enter the first layer once.
   void score_at_time(const Matrix& x, double t, Matrix& out) const override;
-  // Forward mode through the network: J_score v = -(d net/dx) v / s(t).
+  // Forward mode through the network: J_score v = -c(t) (d net/du) v / s(t),
+  // u = c(t) x the network's input (c = 1 for the noise parameterization).
   void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                  Matrix& jv) const override;
   // The d unit tangents in one forward-mode pass (Mlp::divergence).

@@ -460,7 +460,7 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
   const std::vector<double> grid = time_grid(sde, o);
   const int N = static_cast<int>(grid.size()) - 1;
   if (o.order < 1 || o.order > 3) throw Error("DPM-Solver++ order must be 1, 2 or 3");
-  if (o.stochastic && o.order > 2) throw Error("the stochastic DPM-Solver++ has order 1 or 2");
+  if (o.stochastic && o.order > 2) throw Error("the stochastic DPM-Solver++ has --order 1 or 2");
   return run_chunks(model, n, N, run, progress, [&](Chunk& c, const Frames& frames) {
     // Data predictions of the last three steps, newest first.
     Matrix d0(c.rows(), c.x.cols()), d1(c.rows(), c.x.cols());  // divided differences

@@ -15,7 +15,8 @@ public:
   // Implementations must be safe to call from several threads at once.
   virtual void score(const Matrix& x, const Vector& t, Matrix& out) const = 0;
   // The same with every row at one time t, a sampler's step: a model may
-  // share work across the rows. The default fills a vector of times.
+  // share work across the rows. The default fills a per-thread vector of
+  // times, so a score() override must not call score_at_time() itself.
   virtual void score_at_time(const Matrix& x, double t, Matrix& out) const;
   // Directional derivatives of the score (Jacobian-vector products):
   // jv.row(i) = J_i v.row(i), J_i = d score / dx at (x_i, t_i); also the score.

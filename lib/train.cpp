@@ -267,10 +267,10 @@ double Trainer::evaluate(std::int64_t k, std::vector<float>& grad) {
   return loss;
 }
 
-double data_std(const Matrix& data) {
-  if (data.rows() < 2) return 1.0;
-  const Eigen::RowVectorXd mean = data.colwise().mean();
-  return std::sqrt((data.rowwise() - mean).squaredNorm() / double((data.rows() - 1) * data.cols()));
+double data_rms(const Matrix& data) {
+  const double rms = data.size() == 0 ? 0.0 : std::sqrt(data.squaredNorm() / double(data.size()));
+  if (!(rms > 0)) throw Error("the scaled parameterization needs data that are not all zero");
+  return rms;
 }
 
 std::int64_t Trainer::steps_done() const { return impl_->adam.steps(); }

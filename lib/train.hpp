@@ -74,9 +74,11 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-// The data's scale for the scaled parameterization: the standard deviation
-// pooled over coordinates.
-double data_std(const Matrix& data);
+// The data's scale for the scaled parameterization: the root mean square of
+// all entries (not centred: the network's input is not centred either, so
+// this is what makes E[|x(t) / r(t)|^2] = d). Throws sde::Error for data
+// that are all zero.
+double data_rms(const Matrix& data);
 
 // FNV-1a hash of the data bytes: a resumed run checks it trains on the same data.
 std::uint64_t data_fingerprint(const Matrix& data);

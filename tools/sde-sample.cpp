@@ -79,6 +79,11 @@ int main(int argc, char** argv) {
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();
 
+  app.final_callback([&] {  // during parsing, so a usage error (exit 2)
+    if (fast.stochastic && sampler != "dpm-solver")
+      throw CLI::ValidationError("--stochastic", "applies to --sampler dpm-solver only");
+  });
+
   return tool.run(argc, argv, [&] {
     const sde::cli::ScoreSource source = tool.load_score_source();
     sde::SampleRun run;
@@ -89,7 +94,7 @@ int main(int argc, char** argv) {
     const std::size_t rows = shard.end(n) - run.first_row;
     sde::Matrix latent;
     if (!latent_path.empty()) {
-      if (sampler == "pc") throw sde::Error("--latent needs a deterministic sampler (ode, ddim, dpm-solver)");
+      if (sampler == "pc") throw sde::Error("--latent needs ode, ddim or dpm-solver (the PC sampler starts from the prior)");
       latent = sde::read_matrix(latent_path);
       if (static_cast<std::size_t>(latent.rows()) != n)
         throw sde::Error(latent_path, fmt::format("has {} rows but -n is {}", latent.rows(), n));

@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
       const bool ve = model->sde.kind == sde::SdeKind::ve;
       model->parameterization =
           sde::parse_parameterization(parameterization.empty() ? (ve ? "scaled" : "noise") : parameterization);
-      if (model->parameterization == sde::Parameterization::scaled) model->sigma_data = sde::data_std(data);
+      if (model->parameterization == sde::Parameterization::scaled) model->sigma_data = sde::data_rms(data);
     }
     opt.threads = tool.threads();
     sde::Trainer trainer(*model, data, opt);

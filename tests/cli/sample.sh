@@ -63,10 +63,12 @@ echo '{"weights": [1], "means": [[0, 0]], "stds": [-1]}' > negstd.json
 "$PYTHON" -c "import numpy as np; np.save('z3.npy', np.zeros((30, 3)))"
 expect_error "no score source" 2 "mixture|model" out.npy sde-sample -n 5 -o out.npy
 expect_error "both score sources" 2 "excludes|mixture" out.npy sde-sample --mixture "$RING" --model m.json -n 5 -o out.npy
+expect_error "--stochastic is DPM-Solver's" 2 "stochastic.*dpm-solver only" out.npy sde-sample --mixture "$RING" --sampler ddim --stochastic -n 5 -o out.npy
+expect_error "stochastic order 3" 1 "has --order 1 or 2" out.npy sde-sample --mixture "$RING" --sampler dpm-solver --stochastic --order 3 -n 5 -o out.npy
 expect_error "invalid mixture" 1 "sde-sample: negstd.json: stds\[0\]" out.npy sde-sample --mixture negstd.json -n 5 -o out.npy
 expect_error "unknown sampler" 2 "sampler" out.npy sde-sample --mixture "$RING" --sampler euler -o out.npy
 expect_error "latent with the wrong width" 1 "z3.npy|latent" out.npy sde-sample --mixture "$RING" --sampler ode -n 30 --latent z3.npy -o out.npy
-expect_error "latent with PC" 1 "deterministic" out.npy sde-sample --mixture "$RING" -n 30 --latent z.npy -o out.npy
+expect_error "latent with PC" 1 "starts from the prior" out.npy sde-sample --mixture "$RING" -n 30 --latent z.npy -o out.npy
 expect_error "bad eps" 1 "eps" out.npy sde-sample --mixture "$RING" -n 5 --eps 2 -o out.npy
 expect_error "increasing --times" 1 "times" out.npy sde-sample --mixture "$RING" --sampler ddim -n 5 --times 0.5,0.7 -o out.npy
 expect_error "missing model file" 1 "sde-sample: nosuch.json" out.npy sde-sample --model nosuch.json -n 5 -o out.npy

@@ -28,11 +28,13 @@ check "VE trains on scaled inputs by default" sde-train data.npy $SMALL --sde ve
 check "VE with the reference parameterization" sde-train data.npy $SMALL --sde ve --parameterization noise --steps 20 -o ve_noise.json
 py "the parameterization and data scale are in the model file" "
 m = json.load(open('ve.json')); d = np.load('data.npy')
-pooled = np.sqrt(((d - d.mean(0)) ** 2).sum() / ((len(d) - 1) * d.shape[1]))
-assert m['parameterization'] == 'scaled' and abs(m['sigma_data'] - pooled) < 1e-9, m['sigma_data']
+rms = np.sqrt((d ** 2).mean())
+assert m['parameterization'] == 'scaled' and abs(m['sigma_data'] - rms) < 1e-9, m['sigma_data']
 n = json.load(open('ve_noise.json')); assert n['parameterization'] == 'noise' and 'sigma_data' not in n
 assert json.load(open('m1.json'))['parameterization'] == 'noise'
 "
+py "all-zero data" "np.save('zeros.npy', np.zeros((20, 2)))"
+expect_error "scaled VE needs nonzero data" 1 "not all zero" out.json sde-train zeros.npy --sde ve --steps 5 -o out.json
 check "sampling from the scaled VE model" sde-sample --model ve.json -n 50 --steps 20 -o ve_samples.npy
 check "train from stdin" bash -c "sde-train - $SMALL --steps 60 -o piped.json < data.npy"
 check "stdin gives the same model" cmp piped.json m1.json
