@@ -105,6 +105,10 @@ Parameterization parse_parameterization(const std::string& name) {
   throw Error(fmt::format("unknown parameterization '{}' (noise, scaled)", name));
 }
 
+Parameterization default_parameterization(const Sde& sde) {
+  return sde.kind == SdeKind::ve ? Parameterization::scaled : Parameterization::noise;
+}
+
 double input_scale(Parameterization p, double sigma_data, const Sde& sde, double t) {
   if (p == Parameterization::noise) return 1.0;
   const double m = sde.mean_coeff(t), s = sde.std(t);

@@ -42,6 +42,8 @@ namespace sde {
 enum class Parameterization { noise, scaled };
 std::string to_string(Parameterization p);
 Parameterization parse_parameterization(const std::string& name);  // throws sde::Error
+// "scaled" for VE, the reference "noise" for VP and sub-VP (see above).
+Parameterization default_parameterization(const Sde& sde);
 // The factor the network's input x(t) is multiplied by at time t: 1 / r(t), or 1.
 double input_scale(Parameterization p, double sigma_data, const Sde& sde, double t);
 

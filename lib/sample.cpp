@@ -484,27 +484,24 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
       int order = std::min(o.order, i + 1);
       if (N < 15 && i == N - 1) order = 1;
       if (N < 15 && i == N - 2) order = std::min(order, 2);
+      // The first divided difference of the data predictions in lambda (D1_0).
+      const double r0 = order >= 2 ? (lam[0] - lam[1]) / h : 0;
+      if (order >= 2) d0 = (x0[0] - x0[1]) / r0;
       if (o.stochastic) {
         // SDE-DPM-Solver++ 1 and 2M (Lu et al. 2022, Appendix; diffusers'
         // sde-dpmsolver++): the reverse SDE's exact linear part with the
         // data prediction extrapolated, and noise of variance s'^2 (1 - e^{-2h}).
         const double decay = -std::expm1(-2 * h);  // 1 - e^{-2h}
         c.x = s_ratio * std::exp(-h) * c.x + m2 * decay * x0[0];
-        if (order == 2) c.x += 0.5 * m2 * decay * (x0[0] - x0[1]) * (h / (lam[0] - lam[1]));
+        if (order == 2) c.x += 0.5 * m2 * decay * d0;
         c.noise(Purpose::noise, static_cast<std::uint64_t>(i));
         c.x += sde.std(t_next) * std::sqrt(decay) * c.z;
-        c.check_finite(i + 1, t_next);
-        frames.at_step(c, i + 1, t_next);
-        continue;
-      }
-      // DPM-Solver++ (Lu et al. 2022), data-prediction form in lambda = log(m/s).
-      c.x = s_ratio * c.x - m2 * phi * x0[0];
-      if (order >= 2) {
-        const double r0 = (lam[0] - lam[1]) / h;
-        d0 = (x0[0] - x0[1]) / r0;  // D1_0
+      } else {
+        // DPM-Solver++ (Lu et al. 2022), data-prediction form in lambda = log(m/s).
+        c.x = s_ratio * c.x - m2 * phi * x0[0];
         if (order == 2) {
           c.x -= 0.5 * m2 * phi * d0;
-        } else {
+        } else if (order == 3) {
           const double r1 = (lam[1] - lam[2]) / h;
           d1 = (x0[1] - x0[2]) / r1;  // D1_1
           // D1 = D1_0 + r0/(r0+r1) (D1_0 - D1_1), D2 = (D1_0 - D1_1)/(r0+r1)

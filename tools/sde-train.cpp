@@ -98,9 +98,8 @@ int main(int argc, char** argv) {
       opt.seed = seed;
       model.emplace(sde::Net(net, seed));
       model->sde = sde_options.make();
-      const bool ve = model->sde.kind == sde::SdeKind::ve;
-      model->parameterization =
-          sde::parse_parameterization(parameterization.empty() ? (ve ? "scaled" : "noise") : parameterization);
+      model->parameterization = parameterization.empty() ? sde::default_parameterization(model->sde)
+                                                         : sde::parse_parameterization(parameterization);
       if (model->parameterization == sde::Parameterization::scaled) model->sigma_data = sde::data_rms(data);
     }
     opt.threads = tool.threads();
