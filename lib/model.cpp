@@ -218,7 +218,8 @@ struct NetScore::Buffers {
   Net::Vector t, div;
   Vector scale;    // per row: the network's input is x times this
   Vector inv_std;  // per row: -1 / s(t); the score is out times this
-  explicit Buffers(const Net& net) : workspace(net, kChunkRows) {}
+  // net_ never changes after construction: its weights are packed once.
+  explicit Buffers(const Net& net) : workspace(net, kChunkRows) { net.pin_weights(workspace); }
 };
 
 NetScore::NetScore(const Model& model, bool use_ema)

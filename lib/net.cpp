@@ -17,7 +17,9 @@
 
 #include <cmath>
 #include <numbers>
+#include <type_traits>
 
+#include "dense.hpp"
 #include "error.hpp"
 #include "parallel.hpp"
 #include "rng.hpp"
@@ -127,74 +129,124 @@ void store_rows(const Src& src, int r0, int n, Eigen::Ref<RowMatrix<T>>& dst) {
   dst.middleRows(r0, n) = src.leftCols(n).transpose();
 }
 
-// Input columns [x; sin(2 pi t f); cos(2 pi t f)]; padding columns x = 0, t = 0.
+// Inference passes compute only the columns a chunk's rows fill, rounded up
+// to this: a multiple of the widest SIMD packet (so activations and the time
+// features take the packet path for every element, as on whole buffers) and
+// of the kernel's tile width. Passes that keep a tape for backward compute
+// all C columns (their padding columns then hold the zero inputs' values).
+constexpr int kWidthMultiple = 16;
+static_assert(C % kWidthMultiple == 0 && kWidthMultiple % dense::kColumnMultiple == 0);
+
+int inference_width(int rows) { return (rows + kWidthMultiple - 1) / kWidthMultiple * kWidthMultiple; }
+
+// Input columns [x; sin(2 pi t f); cos(2 pi t f)] for the first `width`
+// columns; padding columns x = 0, t = 0.
 template <class T>
 void load_input(const Mlp<T>& net, const Eigen::Ref<const RowMatrix<T>>& x,
-                const Eigen::Ref<const ColVector<T>>& t, int r0, int n, Chunk<T>& ch) {
+                const Eigen::Ref<const ColVector<T>>& t, int r0, int n, int width, Chunk<T>& ch) {
   const int d = net.config().dim, nf = net.config().frequencies;
   load_columns<T>(x, r0, n, ch.input.topRows(d));
   const Eigen::Map<const ColVector<T>> f(net.frequencies().data(), nf);
   const T two_pi = static_cast<T>(2 * std::numbers::pi);
-  for (int c = 0; c < C; ++c)  // rounded like the peer: (2 pi t) first, then times f
+  for (int c = 0; c < width; ++c)  // rounded like the peer: (2 pi t) first, then times f
     ch.phase.col(c) = (two_pi * (c < n ? t[r0 + c] : T(0))) * f;
-  // sin and cos on whole aligned buffers: were they evaluated in place, a
-  // column's alignment would decide which elements take Eigen's scalar
-  // rather than its SIMD code, and the two round differently.
-  ch.wave = ch.phase.array().sin();
-  ch.input.middleRows(d, nf) = ch.wave;
-  ch.wave = ch.phase.array().cos();
-  ch.input.middleRows(d + nf, nf) = ch.wave;
+  // sin and cos on aligned buffers of whole packets: were they evaluated in
+  // place, a column's alignment would decide which elements take Eigen's
+  // scalar rather than its SIMD code, and the two round differently.
+  const std::size_t size = std::size_t(nf) * width;
+  ArrayMap<T>(ch.wave.data(), size) = ArrayMap<T>(ch.phase.data(), size).sin();
+  ch.input.middleRows(d, nf).leftCols(width) = ch.wave.leftCols(width);
+  ArrayMap<T>(ch.wave.data(), size) = ArrayMap<T>(ch.phase.data(), size).cos();
+  ch.input.middleRows(d + nf, nf).leftCols(width) = ch.wave.leftCols(width);
 }
 
 // What a pass over a chunk computes besides the output.
 template <class T>
 struct Pass {
+  int width = C;                 // columns computed (of each block)
   int tangents = 0;              // tangent blocks after the primal one
   bool derivatives = true;       // keep act'(z) (backward; implied by tangents)
   bool curvature = false;        // keep act''(z) (reverse over forward)
   const T* time_bias = nullptr;  // the first layer's W_t e(t) + b, shared by all columns
+  // Per layer, the panel rows' weights packed for the fp32 kernel (dense.hpp);
+  // not used in double, which runs through Eigen.
+  const std::vector<PackedWeights<T>>* packed = nullptr;
 };
 
-// The layers over one chunk whose input (and tangent) columns are loaded;
-// only the x rows of the input when the pass has a time bias.
+// z = W' h + b for `cols` columns of one block: fp32 through the kernels of
+// dense.hpp, double through Eigen. W' is W, or its first `in` columns (the
+// x inputs) when in < layer.in. bias null: no bias.
 template <class T>
-void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, const Pass<T>& pass) {
-  const auto& layers = net.layers();
-  const int d = net.config().dim, tangent_cols = pass.tangents * C, cols = C + tangent_cols;
-  for (std::size_t l = 0; l < layers.size(); ++l) {
-    const auto& layer = layers[l];
-    const auto W = weights(net, layer);
-    Block<T>& pre = ch.pre[l];
+void linear_block(const Mlp<T>& net, std::size_t l, const Pass<T>& pass, int in, const T* bias,
+                  const T* h, int ldh, int cols, T* z) {
+  const auto& layer = net.layers()[l];
+  const T* W = net.params().data() + layer.weight;
+  if constexpr (std::is_same_v<T, float>) {
+    const int panels = dense::panel_rows(layer.out);
+    if (panels > 0)
+      dense::apply((*pass.packed)[l].data(), layer.out, layer.in, in, bias, h, ldh, cols, z,
+                   layer.out, dense::Epilogue::linear);
+    if (panels < layer.out)
+      dense::apply_rows(W, panels, layer.out, layer.in, in, bias, h, ldh, cols, z, layer.out);
+  } else {
+    BlockMap<T> Z(z, layer.out, cols);
     // The GEMM accumulates onto the bias (the tangents onto 0): Eigen would
     // otherwise clear the destination first, and the bias needs a pass of
     // its own. The sum is rounded as (W h) + b either way.
+    if (bias)
+      for (int c = 0; c < cols; ++c) Z.col(c) = Eigen::Map<const ColVector<T>>(bias, layer.out);
+    else
+      Z.setZero();
+    const Eigen::Map<const Block<T>, 0, Eigen::OuterStride<>> H(h, in, cols, Eigen::OuterStride<>(ldh));
+    Z.noalias() += Eigen::Map<const RowMatrix<T>>(W, layer.out, layer.in).leftCols(in) * H;
+  }
+}
+
+// The layers over one chunk whose input (and tangent) columns are loaded;
+// only the x rows of the input when the pass has a time bias. Block j (0 the
+// primal, then the tangents) of every buffer starts at column j C.
+template <class T>
+void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, const Pass<T>& pass) {
+  const auto& layers = net.layers();
+  const int d = net.config().dim, w = pass.width;
+  const bool keep = pass.derivatives || pass.tangents > 0;  // act'(z) replaces z
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const auto& layer = layers[l];
+    const bool hidden = l + 1 < layers.size();
+    Block<T>& pre = ch.pre[l];
     const bool folded_time = l == 0 && pass.time_bias;
-    const Eigen::Map<const ColVector<T>> b(folded_time ? pass.time_bias : net.params().data() + layer.bias,
-                                           layer.out);
-    for (int c = 0; c < C; ++c) pre.col(c) = b;  // (a colwise() fill is not vectorized)
-    if (pass.tangents) pre.middleCols(C, tangent_cols).setZero();
-    if (l == 0) {
-      if (folded_time)
-        pre.leftCols(C).noalias() += W.leftCols(d) * ch.input.topRows(d);
-      else
-        pre.leftCols(C).noalias() += W * ch.input;
-      // Only x carries a tangent, not the time features.
-      if (pass.tangents)
-        pre.middleCols(C, tangent_cols).noalias() += W.leftCols(d) * ch.tangent.leftCols(tangent_cols);
-    } else {
-      pre.leftCols(cols).noalias() += W * ch.post[l - 1].leftCols(cols);
+    const T* b = folded_time ? pass.time_bias : net.params().data() + layer.bias;
+    const Block<T>& h = l == 0 ? ch.input : ch.post[l - 1];
+    const int in = folded_time ? d : layer.in;
+    // Inference in fp32: SiLU on the kernel's accumulators, straight into post.
+    if constexpr (std::is_same_v<T, float>) {
+      if (hidden && !keep && net.config().activation == Activation::silu &&
+          dense::panel_rows(layer.out) == layer.out) {
+        dense::apply((*pass.packed)[l].data(), layer.out, layer.in, in, b, h.data(), int(h.rows()),
+                     w, ch.post[l].data(), layer.out, dense::Epilogue::silu,
+                     layer.residual ? ch.post[l - 1].data() : nullptr);
+        continue;
+      }
     }
-    if (l + 1 == layers.size()) break;  // the output layer is linear
+    linear_block(net, l, pass, in, b, h.data(), int(h.rows()), w, pre.data());
+    // Tangents: only x carries one, not the time features.
+    const int tangent_in = l == 0 ? d : layer.in;
+    for (int j = 1; j <= pass.tangents; ++j) {
+      const T* dh = l == 0 ? ch.tangent.data() + std::size_t(d) * (j - 1) * C
+                           : h.data() + std::size_t(layer.in) * j * C;
+      linear_block(net, l, pass, tangent_in, static_cast<const T*>(nullptr), dh, tangent_in, w,
+                   pre.data() + std::size_t(layer.out) * j * C);
+    }
+    if (!hidden) break;  // the output layer is linear
 
     Block<T>& post = ch.post[l];
-    const std::size_t n = std::size_t(layer.out) * C;
+    const std::size_t n = std::size_t(layer.out) * w;
     activate<T>(net.config().activation, ArrayMap<T>(pre.data(), n), ArrayMap<T>(post.data(), n),
-                layer.residual ? ch.post[l - 1].data() : nullptr,
-                pass.derivatives || pass.tangents > 0, pass.curvature ? ch.curv[l].data() : nullptr,
-                ArrayMap<T>(ch.scratch.data(), n));
+                layer.residual ? ch.post[l - 1].data() : nullptr, keep,
+                pass.curvature ? ch.curv[l].data() : nullptr, ArrayMap<T>(ch.scratch.data(), n));
     for (int j = 1; j <= pass.tangents; ++j) {
-      post.middleCols(j * C, C) = pre.leftCols(C).cwiseProduct(pre.middleCols(j * C, C));
-      if (layer.residual) post.middleCols(j * C, C) += ch.post[l - 1].middleCols(j * C, C);
+      post.middleCols(j * C, w) = pre.leftCols(w).cwiseProduct(pre.middleCols(j * C, w));
+      if (layer.residual) post.middleCols(j * C, w) += ch.post[l - 1].middleCols(j * C, w);
     }
   }
 }
@@ -391,6 +443,25 @@ void Mlp<T>::reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) 
 }
 
 template <class T>
+void Mlp<T>::pack_weights(MlpWorkspace<T>& ws) const {
+  if constexpr (std::is_same_v<T, float>) {
+    if (ws.pinned_ == this) return;
+    ws.pinned_ = nullptr;  // the packed weights are about to be this network's
+    for (std::size_t l = 0; l < layers_.size(); ++l)
+      dense::pack(params_.data() + layers_[l].weight, layers_[l].out, layers_[l].in,
+                  ws.packed_[l].data());
+  }
+}
+
+template <class T>
+void Mlp<T>::pin_weights(MlpWorkspace<T>& ws) const {
+  if (ws.layers_ != layers_) throw Error("network: workspace sized for another network shape");
+  ws.pinned_ = nullptr;
+  pack_weights(ws);
+  ws.pinned_ = this;
+}
+
+template <class T>
 void Mlp<T>::forward(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
                      Eigen::Ref<Matrix> out, MlpWorkspace<T>& ws) const {
   evaluate_rows(x, t, out, ws, /*derivatives=*/true);
@@ -411,9 +482,11 @@ void Mlp<T>::evaluate_rows(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> 
   if (out.rows() != x.rows() || out.cols() != x.cols())
     throw Error("network: output must have the shape of the input");
   ws.tape_ = MlpWorkspace<T>::Tape::none;
+  pack_weights(ws);
   run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
-    load_input(*this, x, t, r0, n, ch);
-    forward_chunk(*this, ch, Pass<T>{.derivatives = derivatives});
+    const int width = derivatives ? C : inference_width(n);
+    load_input(*this, x, t, r0, n, width, ch);
+    forward_chunk(*this, ch, Pass<T>{.width = width, .derivatives = derivatives, .packed = &ws.packed_});
     store_rows(ch.pre.back(), r0, n, out);
   });
 }
@@ -436,9 +509,12 @@ void Mlp<T>::evaluate(Eigen::Ref<const Matrix> x, T t, Eigen::Ref<Matrix> out,
   const auto W = weights(*this, first);
   const auto b = bias(*this, first);
   for (int o = 0; o < first.out; ++o) ws.time_bias_[o] = b[o] + W.row(o).tail(2 * nf).dot(features);
+  pack_weights(ws);
   run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
     load_columns<T>(x, r0, n, ch.input.topRows(d));
-    forward_chunk(*this, ch, Pass<T>{.derivatives = false, .time_bias = ws.time_bias_.data()});
+    forward_chunk(*this, ch,
+                  Pass<T>{.width = inference_width(n), .derivatives = false,
+                          .time_bias = ws.time_bias_.data(), .packed = &ws.packed_});
     store_rows(ch.pre.back(), r0, n, out);
   });
 }
@@ -451,14 +527,16 @@ void Mlp<T>::divergence(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
     throw Error("network: divergence outputs must match the input's rows");
   ws.tape_ = MlpWorkspace<T>::Tape::none;
   const int d = config_.dim, group = ws.tangents_;
+  pack_weights(ws);
   run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
-    load_input(*this, x, t, r0, n, ch);
+    const int width = inference_width(n);
+    load_input(*this, x, t, r0, n, width, ch);
     div.segment(r0, n).setZero();
     for (int first = 0; first < d; first += group) {
       const int count = std::min(group, d - first);
       ch.tangent.setZero();  // tangent j is the unit vector e_(first + j)
       for (int j = 0; j < count; ++j) ch.tangent.row(first + j).segment(j * C, C).setOnes();
-      forward_chunk(*this, ch, Pass<T>{.tangents = count});
+      forward_chunk(*this, ch, Pass<T>{.width = width, .tangents = count, .packed = &ws.packed_});
       const Block<T>& output = ch.pre.back();  // [net | J e_first | ...]
       for (int j = 0; j < count; ++j)
         div.segment(r0, n) += output.row(first + j).segment((1 + j) * C, n).transpose();
@@ -489,10 +567,11 @@ void Mlp<T>::jvp(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
     throw Error("network: tangent and outputs must have the shape of the input");
   const int batch = int(x.rows());
   ws.tape_ = MlpWorkspace<T>::Tape::none;
+  pack_weights(ws);
   run_chunks(ws, batch, [&](Chunk<T>& ch, int r0, int n, int) {
-    load_input(*this, x, t, r0, n, ch);
+    load_input(*this, x, t, r0, n, C, ch);
     load_columns<T>(v, r0, n, ch.tangent.leftCols(C));
-    forward_chunk(*this, ch, Pass<T>{.tangents = 1, .curvature = true});
+    forward_chunk(*this, ch, Pass<T>{.tangents = 1, .curvature = true, .packed = &ws.packed_});
     store_rows(ch.pre.back().leftCols(C), r0, n, out);
     store_rows(ch.pre.back().middleCols(C, C), r0, n, jv);
   });
@@ -542,6 +621,10 @@ MlpWorkspace<T>::MlpWorkspace(const Mlp<T>& net, int capacity, int threads)
     ch.scratch.resize(widest, C);
   }
   chunk_grads_.resize(Eigen::Index(net.num_params()), Eigen::Index(chunks_.size()));
+  packed_.resize(layers_.size());
+  if constexpr (std::is_same_v<T, float>)
+    for (std::size_t l = 0; l < layers_.size(); ++l)
+      packed_[l].resize(dense::packed_size(layers_[l].out, layers_[l].in));
   time_bias_.resize(layers_.front().out);
   time_features_.resize(cfg.embedding_features());
 }

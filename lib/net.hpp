@@ -79,6 +79,9 @@ using ColVector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
 template <class T>
 class MlpWorkspace;
+// One layer's weights in the fp32 kernel's panel order (dense.hpp).
+template <class T>
+using PackedWeights = std::vector<T, Eigen::aligned_allocator<T>>;
 namespace detail {
 template <class T>
 struct NetChunk;  // one chunk's buffers, defined in net.cpp
@@ -135,6 +138,13 @@ public:
   void divergence(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
                   Eigen::Ref<Vector> div, MlpWorkspace<T>& ws) const;
 
+  // For inference on weights that stay fixed (a loaded model): packs them
+  // into ws once, and later passes of this network through ws reuse them
+  // rather than repacking per call. The caller must not change the
+  // parameters while ws is pinned; a pass of another network through ws
+  // repacks and unpins.
+  void pin_weights(MlpWorkspace<T>& ws) const;
+
   // grad = d/dparams sum_ij dout_ij out_ij for the last forward() (or jvp())
   // in ws; dout [B x d]. grad has num_params() entries and is overwritten.
   void backward(Eigen::Ref<const Matrix> dout, std::span<T> grad, MlpWorkspace<T>& ws) const;
@@ -157,6 +167,10 @@ private:
   void check_backward(const MlpWorkspace<T>& ws, Eigen::Index rows, Eigen::Index cols,
                       std::size_t grad_size, bool tangent) const;
   void reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) const;
+  // Packs the fp32 weights into ws for the kernel (dense.hpp), at the start
+  // of every pass (the parameters may have changed since the last), unless
+  // ws is pinned to this network.
+  void pack_weights(MlpWorkspace<T>& ws) const;
   // forward() and evaluate(): the layers over every chunk, keeping act'(z) or not.
   void evaluate_rows(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
                      MlpWorkspace<T>& ws, bool derivatives) const;
@@ -193,6 +207,8 @@ private:
 
   std::vector<typename Mlp<T>::Layer> layers_;  // the shape this was sized for
   std::vector<detail::NetChunk<T>> chunks_;
+  std::vector<PackedWeights<T>> packed_;  // per layer, the panel rows (fp32 only)
+  const Mlp<T>* pinned_ = nullptr;        // whose weights packed_ holds for good
   Eigen::Matrix<T, Eigen::Dynamic, 1> time_bias_;      // W_t e(t) + b of evaluate() at one t
   Eigen::Matrix<T, Eigen::Dynamic, 1> time_features_;  // e(t) there
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> chunk_grads_;  // params x chunks

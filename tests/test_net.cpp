@@ -394,21 +394,26 @@ TEST_CASE("bit-identical for any thread count, batch split and row position") {
     CHECK(r->jvp_grad == one.jvp_grad);
   }
   // The inference passes: one time for all rows, and the divergence.
+  // They compute only the columns a chunk's rows fill (rounded up to 16),
+  // so the short batches below also check that the width does not matter.
   auto infer = [&](int threads, int capacity, int r0, int n) {
     MlpWorkspace<float> ws(net, capacity, threads);
-    Matrix<float> shared(n, 2), out(n, 2);
+    Matrix<float> shared(n, 2), evaluated(n, 2), out(n, 2);
     Vector<float> div(n);
     net.evaluate(x.middleRows(r0, n), 0.25f, shared, ws);
+    net.evaluate(x.middleRows(r0, n), t.segment(r0, n), evaluated, ws);
     net.divergence(x.middleRows(r0, n), t.segment(r0, n), out, div, ws);
-    return std::tuple{shared, out, div};
+    return std::tuple{shared, evaluated, out, div};
   };
-  const auto [shared, out, div] = infer(1, B, 0, B);
+  const auto [shared, evaluated, out, div] = infer(1, B, 0, B);
+  CHECK(evaluated == one.out);  // inference rounds as the taped forward pass
   for (const auto& [threads, capacity, r0, n] :
-       {std::tuple{2, B, 0, B}, {3, 100, 0, B}, {1, 1, 17, 50}, {2, 1, 123, 1}}) {
+       {std::tuple{2, B, 0, B}, {3, 100, 0, B}, {1, 1, 17, 50}, {2, 1, 123, 1}, {1, B, 200, 33}}) {
     CAPTURE(threads);
     CAPTURE(r0);
-    const auto [shared2, out2, div2] = infer(threads, capacity, r0, n);
+    const auto [shared2, evaluated2, out2, div2] = infer(threads, capacity, r0, n);
     CHECK(shared2 == shared.middleRows(r0, n));
+    CHECK(evaluated2 == evaluated.middleRows(r0, n));
     CHECK(out2 == out.middleRows(r0, n));
     CHECK(div2 == div.segment(r0, n));
   }
@@ -423,6 +428,27 @@ TEST_CASE("bit-identical for any thread count, batch split and row position") {
   CHECK(row == one.out.middleRows(123, 1));
   net.forward(x, t, all, small);
   CHECK(all == one.out);
+}
+
+TEST_CASE("pinned weights are reused while pinned; another network's pass repacks") {
+  const Mlp<float> a(NetConfig{}, 51), b(NetConfig{}, 52);
+  const int B = 300;
+  const Probe p(B, 2);
+  const Matrix<float> x = p.x.cast<float>();
+  const Vector<float> t = p.t.cast<float>();
+  MlpWorkspace<float> plain(a, B), pinned(a, B);
+  Matrix<float> want_a(B, 2), want_b(B, 2), got(B, 2);
+  a.evaluate(x, t, want_a, plain);
+  b.evaluate(x, t, want_b, plain);
+  REQUIRE(want_a != want_b);
+  a.pin_weights(pinned);
+  a.evaluate(x, t, got, pinned);
+  CHECK(got == want_a);
+  b.evaluate(x, t, got, pinned);  // not a's packed weights
+  CHECK(got == want_b);
+  a.evaluate(x, t, got, pinned);  // b's pass unpinned a: repacked
+  CHECK(got == want_a);
+  CHECK_THROWS_AS(Mlp<float>(small_config(), 0).pin_weights(pinned), sde::Error);
 }
 
 #if defined(__GLIBC__)
