@@ -46,6 +46,11 @@ int main(int argc, char** argv) {
   return tool.run(argc, argv, [&] {
     const sde::cli::ScoreSource source = tool.load_score_source();
     const int d = source.score->dim();
+    // Checked before the work: a failed run writes nothing.
+    const std::optional<sde::GaussianMixture> truth =
+        truth_path.empty() ? source.mixture : std::optional(sde::read_mixture(truth_path));
+    if (truth && truth->dim() != d)
+      throw sde::Error(truth_path, fmt::format("has dimension {}, the score {}", truth->dim(), d));
     sde::Matrix x;
     if (!grid.empty()) {
       if (d != 2) throw sde::Error(fmt::format("--grid needs a 2-D score, this one has d = {}", d));
@@ -105,10 +110,7 @@ int main(int argc, char** argv) {
     summary["nll_se"] = se;
     summary["bits_per_dim"] = mean / (d * std::numbers::ln2) + (dequantize > 0 ? std::log2(dequantize) : 0.0);
     sde::cli::add_nfe(summary, r.nfe);
-    const std::optional<sde::GaussianMixture> truth =
-        truth_path.empty() ? source.mixture : std::optional(sde::read_mixture(truth_path));
     if (truth) {  // the exact answer, for free
-      if (truth->dim() != d) throw sde::Error(truth_path, "dimension differs from the score's");
       double err = 0;
       for (Eigen::Index i = 0; i < x.rows(); ++i)
         err += std::abs(r.log_density(i) - truth->log_density(x.row(i).data()));
