@@ -453,6 +453,31 @@ SampleResult sample_ddim(const ScoreModel& model, std::size_t n, const FastOptio
   });
 }
 
+namespace {
+
+// UniPC's linear system R rho = b (Zhao et al. 2023, Eq. 8, Algorithms 2-3,
+// with B(h) = e^h - 1, "bh2", in the data-prediction form where hh = -h),
+// for the nodes r_k = (lambda_k - lambda_s0) / h: R_ik = r_k^i and
+// b_i = i! phi_(i+2)(hh) hh / B(hh), phi_k the exponential integrator's
+// functions (phi_(i+2)(hh) hh computed by their recursion).
+std::pair<Eigen::MatrixXd, Eigen::VectorXd> unipc_system(const std::vector<double>& r, double hh) {
+  const int p = static_cast<int>(r.size());
+  Eigen::MatrixXd R(p, p);
+  Eigen::VectorXd b(p);
+  const double B = std::expm1(hh);
+  double phi = B / hh - 1;
+  double factorial = 1;
+  for (int i = 0; i < p; ++i) {
+    for (int k = 0; k < p; ++k) R(i, k) = std::pow(r[static_cast<std::size_t>(k)], i);
+    b(i) = phi * factorial / B;
+    factorial *= i + 2;
+    phi = phi / hh - 1 / factorial;
+  }
+  return {R, b};
+}
+
+}  // namespace
+
 SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const FastOptions& o,
                                const SampleRun& run, Progress& progress) {
   const Sde& sde = model.sde();
@@ -461,29 +486,54 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
   const int N = static_cast<int>(grid.size()) - 1;
   if (o.order < 1 || o.order > 3) throw Error("DPM-Solver++ order must be 1, 2 or 3");
   if (o.stochastic && o.order > 2) throw Error("the stochastic DPM-Solver++ has --order 1 or 2");
+  if (o.stochastic && o.unipc) throw Error("UniPC is deterministic (no --stochastic)");
   return run_chunks(model, n, N, run, progress, [&](Chunk& c, const Frames& frames) {
-    // Data predictions of the last three steps, newest first.
-    Matrix d0(c.rows(), c.x.cols()), d1(c.rows(), c.x.cols());  // divided differences
-    Matrix x0[3] = {Matrix(c.rows(), c.x.cols()), Matrix(c.rows(), c.x.cols()),
-                    Matrix(c.rows(), c.x.cols())};
+    const auto rows = c.rows(), cols = c.x.cols();
+    // Data predictions of the last three steps, newest first, and the newest
+    // before it joins them (UniPC corrects with it first).
+    Matrix x0[3] = {Matrix(rows, cols), Matrix(rows, cols), Matrix(rows, cols)};
+    Matrix fresh(rows, cols), d0(rows, cols), d1(rows, cols), x_prev(rows, cols);
     double lam[3] = {0, 0, 0};  // lambda at those steps
+    int order = 0;              // of the last step
     for (int i = 0; i < N; ++i) {
       const double t = grid[static_cast<std::size_t>(i)], t_next = grid[static_cast<std::size_t>(i) + 1];
+      c.eval(c.x, t);
+      c.denoised(c.x, t, fresh);
+      const double lam_t = sde.lambda(t), m = sde.mean_coeff(t);
+      if (o.unipc && i > 0) {
+        // UniC: x(t) was predicted from x_prev at lambda[0] with `order`;
+        // redo that step with the prediction at t as one more node. The
+        // network is not called again: the next step uses `fresh`, the
+        // prediction at the uncorrected point (Zhao et al. 2023, Alg. 2).
+        const double h = lam_t - lam[0], phi = std::expm1(-h);
+        std::vector<double> r;
+        for (int k = 1; k < order; ++k) r.push_back((lam[k] - lam[0]) / h);
+        r.push_back(1.0);
+        Eigen::VectorXd rho = Eigen::VectorXd::Constant(1, 0.5);
+        if (order > 1) {
+          const auto [R, b] = unipc_system(r, -h);
+          rho = R.partialPivLu().solve(b);
+        }
+        c.x = (sde.std(t) / sde.std(grid[static_cast<std::size_t>(i) - 1])) * x_prev - m * phi * x0[0];
+        for (int k = 1; k < order; ++k)
+          c.x -= (m * phi * rho(k - 1) / r[static_cast<std::size_t>(k) - 1]) * (x0[k] - x0[0]);
+        c.x -= (m * phi * rho(order - 1)) * (fresh - x0[0]);
+      }
       std::swap(x0[2], x0[1]);
       std::swap(x0[1], x0[0]);
+      std::swap(x0[0], fresh);
       lam[2] = lam[1];
       lam[1] = lam[0];
-      c.eval(c.x, t);
-      c.denoised(c.x, t, x0[0]);
-      lam[0] = sde.lambda(t);
+      lam[0] = lam_t;
       const double m2 = sde.mean_coeff(t_next), s_ratio = sde.std(t_next) / sde.std(t);
       const double h = sde.lambda(t_next) - lam[0];
       const double phi = std::expm1(-h);  // e^{-h} - 1
       // Multistep order: limited by the history, and lowered at the very end
       // of short runs (< 15 steps), where it is more stable (as in diffusers).
-      int order = std::min(o.order, i + 1);
+      order = std::min(o.order, i + 1);
       if (N < 15 && i == N - 1) order = 1;
       if (N < 15 && i == N - 2) order = std::min(order, 2);
+      if (o.unipc) x_prev = c.x;
       // The first divided difference of the data predictions in lambda (D1_0).
       const double r0 = order >= 2 ? (lam[0] - lam[1]) / h : 0;
       if (order >= 2) d0 = (x0[0] - x0[1]) / r0;
@@ -498,9 +548,15 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
         c.x += sde.std(t_next) * std::sqrt(decay) * c.z;
       } else {
         // DPM-Solver++ (Lu et al. 2022), data-prediction form in lambda = log(m/s).
+        // UniP is the same up to order 2 (rho = 1/2).
         c.x = s_ratio * c.x - m2 * phi * x0[0];
         if (order == 2) {
           c.x -= 0.5 * m2 * phi * d0;
+        } else if (order == 3 && o.unipc) {  // UniP-3: the system's first two nodes
+          const double r2 = (lam[2] - lam[0]) / h;
+          const auto [R, b] = unipc_system({-r0, r2, 1.0}, -h);
+          const Eigen::Vector2d rho = R.topLeftCorner(2, 2).partialPivLu().solve(b.head(2));
+          c.x -= m2 * phi * (rho(0) * d0 + (rho(1) / r2) * (x0[2] - x0[0]));
         } else if (order == 3) {
           const double r1 = (lam[1] - lam[2]) / h;
           d1 = (x0[1] - x0[2]) / r1;  // D1_1

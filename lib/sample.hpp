@@ -1,6 +1,6 @@
 // Sampling by reversing an SDE (Song et al. 2021, Sections 3.2, 4 and
 // Appendices D-G): predictor-corrector samplers, the probability-flow ODE,
-// and the fast solvers after the paper (DDIM, DPM-Solver++).
+// and the fast solvers after the paper (DDIM, DPM-Solver++, UniPC).
 //
 // All samplers work on any ScoreModel (the exact mixture oracle or a
 // network). Row i of a run (global index first_row + i) draws its prior
@@ -74,6 +74,8 @@ struct FastOptions {
   int order = 2;      // DPM-Solver++ multistep order (1, 2 or 3; 1 or 2 stochastic)
   bool stochastic = false;  // SDE-DPM-Solver++: fresh noise each step, which
                             // contracts score errors as the PC sampler does
+  bool unipc = false;       // UniPC (Zhao et al. 2023): the multistep predictor
+                            // and its corrector UniC, one order more at no extra NFE
   double eta = 0.0;   // DDIM stochasticity (0: deterministic)
   Schedule schedule = Schedule::karras;
   std::vector<double> times;  // explicit decreasing times (overrides schedule)
@@ -88,6 +90,7 @@ SampleResult sample_ode(const ScoreModel& model, std::size_t n, const OdeSampleO
                         const SampleRun& run, Progress& progress);
 SampleResult sample_ddim(const ScoreModel& model, std::size_t n, const FastOptions& options,
                          const SampleRun& run, Progress& progress);
+// DPM-Solver++ and, with options.unipc, UniPC.
 SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const FastOptions& options,
                                const SampleRun& run, Progress& progress);
 

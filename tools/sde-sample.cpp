@@ -1,5 +1,5 @@
 // sde-sample: draws samples by reversing the SDE (predictor-corrector), the
-// probability-flow ODE, or the fast solvers (DDIM, DPM-Solver++).
+// probability-flow ODE, or the fast solvers (DDIM, DPM-Solver++, UniPC).
 #include <fmt/format.h>
 
 #include "cli.hpp"
@@ -26,11 +26,11 @@ int main(int argc, char** argv) {
   double guidance = 1.0;
 
   app.add_option("-n,--samples", n, "Number of samples")->capture_default_str();
-  app.add_option("--sampler", sampler, "pc, ode, ddim or dpm-solver")
-      ->check(CLI::IsMember({"pc", "ode", "ddim", "dpm-solver"}))
+  app.add_option("--sampler", sampler, "pc, ode, ddim, dpm-solver or unipc")
+      ->check(CLI::IsMember({"pc", "ode", "ddim", "dpm-solver", "unipc"}))
       ->capture_default_str();
   app.add_option("--steps", steps,
-                 "Steps (default: pc 1000, ode euler/heun 100, ddim and dpm-solver 20)")
+                 "Steps (default: pc 1000, ode euler/heun 100, ddim, dpm-solver and unipc 20)")
       ->check(CLI::PositiveNumber);
   app.add_option("--eps", eps, "Smallest time (default 1e-3 VP/sub-VP, 1e-5 VE)");
   app.add_flag("--no-denoise", no_denoise, "Skip the final Tweedie denoising step");
@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   g_ode->add_option("--atol", ode.tolerances.atol, "Absolute tolerance")->capture_default_str();
   g_ode->add_option("--latent", latent_path, "Start from these x(T) rows (.npy) instead of the prior");
   auto* g_fast = app.add_option_group("Fast solvers");
-  g_fast->add_option("--order", fast.order, "DPM-Solver++ multistep order")
+  g_fast->add_option("--order", fast.order, "DPM-Solver++ and UniPC multistep order")
       ->check(CLI::Range(1, 3))
       ->capture_default_str();
   g_fast->add_option("--eta", fast.eta, "DDIM stochasticity")->capture_default_str();
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     const std::size_t rows = shard.end(n) - run.first_row;
     sde::Matrix latent;
     if (!latent_path.empty()) {
-      if (sampler == "pc") throw sde::Error("--latent needs ode, ddim or dpm-solver (the PC sampler starts from the prior)");
+      if (sampler == "pc") throw sde::Error("--latent needs ode, ddim, dpm-solver or unipc (the PC sampler starts from the prior)");
       latent = sde::read_matrix(latent_path);
       if (static_cast<std::size_t>(latent.rows()) != n)
         throw sde::Error(latent_path, fmt::format("has {} rows but -n is {}", latent.rows(), n));
@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
       }
       fast.steps = steps > 0 ? steps : 20;
       fast.schedule = sde::parse_schedule(schedule);
+      fast.unipc = sampler == "unipc";
       return sampler == "ddim" ? sde::sample_ddim(score, count, fast, r, *progress)
                                : sde::sample_dpm_solver(score, count, fast, r, *progress);
     };

@@ -9,7 +9,7 @@ RING=$SDE_ROOT/data/ring8.json
 # components within 4 SE (sqrt(w(1-w)/N) = 0.0052) and the mean true
 # log-density within 4 SE of exact draws (its SE here is ~0.016).
 sde-perturb --mixture "$RING" -n 4000 --seed 99 -o exact.npy
-for sampler in "pc --steps 300" "ode" "ddim --steps 50" "dpm-solver"; do
+for sampler in "pc --steps 300" "ode" "ddim --steps 50" "dpm-solver" "unipc --order 3 --steps 40"; do
   name=${sampler%% *}
   check "sampler $name" sde-sample --mixture "$RING" --sde vp -n 4000 --sampler $sampler --seed 1 -o $name.npy --summary $name.json
   py "sampler $name matches the mixture" "
