@@ -17,9 +17,13 @@
 // time-embedding frequencies f are fixed at initialisation and not trained.
 //
 // Numerics and threads. A batch is cut into chunks of kChunkRows rows; each
-// chunk is computed by one thread, always kChunkRows wide (a short last
-// chunk is padded with x = 0, t = 0), so every row's output is the same
-// whatever the batch size, the row's position in it and the thread count.
+// chunk is computed by one thread. Passes that keep a tape for backward are
+// always kChunkRows wide (a short last chunk is padded with x = 0, t = 0);
+// inference passes compute only the columns the rows fill, rounded up to 16.
+// In fp32 every layer runs through the kernel of dense.hpp, which computes
+// each column with the same instructions whatever the column count, so
+// every row's output is the same whatever the batch size, the row's position
+// in it and the thread count. (double, for the tests, runs through Eigen.)
 // Gradients are computed per chunk and summed in chunk order, so they are
 // bit-identical for any thread count (they depend on kChunkRows, a constant).
 // Eigen's own threading is not used (it needs -fopenmp, which we do not set).
