@@ -94,6 +94,12 @@ struct Chunk {
       x = run.latent->middleRows(static_cast<Eigen::Index>(begin), rows());
       return;
     }
+    if (run.exact_prior) {
+      const Sde& sde = model.sde();
+      run.exact_prior->sample(run.seed, global_row(0), x, nullptr, sde.mean_coeff(sde.T), sde.std(sde.T),
+                              Purpose::prior);
+      return;
+    }
     noise(Purpose::prior, 0);
     x = model.sde().prior_std() * z;
   }
@@ -155,6 +161,9 @@ SampleResult run_chunks(const ScoreModel& model, std::size_t n, int steps, const
     throw Error(fmt::format("latent has shape ({}, {}), expected ({}, {})", run.latent->rows(),
                             run.latent->cols(), n, model.dim()));
   if (run.trajectory_frames == 1) throw Error("a trajectory needs at least 2 frames");
+  if (run.latent && run.exact_prior) throw Error("start from the latent rows or the exact prior, not both");
+  if (run.exact_prior && run.exact_prior->dim() != model.dim())
+    throw Error("the exact prior's dimension differs from the score's");
   if (run.trajectory_frames > 0) {
     result.trajectory.resize(static_cast<Eigen::Index>(run.trajectory_frames * n), model.dim());
     result.frame_times.assign(static_cast<std::size_t>(run.trajectory_frames), 0.0);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "mixture.hpp"
 #include "ode.hpp"
 #include "progress.hpp"
 #include "score.hpp"
@@ -38,6 +39,9 @@ struct SampleRun {
   // Prior draws are replaced by these rows when given (latent decoding):
   // x(T) of row i is latent.row(i).
   const Matrix* latent = nullptr;
+  // Or by exact draws of this mixture's p_T (the oracle's; its row i from
+  // Stream(seed, Purpose::prior, i)): then only the solver's error is left.
+  const GaussianMixture* exact_prior = nullptr;
   // Imputation by replacement (PC sampler; Appendix I.2): NaN marks a
   // coordinate to sample. 1 row for all samples or one per row of the whole
   // run (indexed by global row).

@@ -191,6 +191,26 @@ TEST_CASE("trajectories and latents") {
   CHECK(sample_ode(oracle, 50, ode, decode, quiet).x == s.x);
 }
 
+TEST_CASE("an exact prior starts from exact draws of p_T, keyed by row") {
+  const GaussianMixture mix = two_d_mixture();
+  const Sde ve = Sde::ve();
+  const MixtureScore oracle(mix, ve);
+  NoProgress quiet;
+  SampleRun run;
+  run.exact_prior = &mix;
+  run.trajectory_frames = 2;
+  run.first_row = 100;
+  run.seed = 5;
+  OdeSampleOptions ode;
+  const SampleResult r = sample_ode(oracle, 4000, ode, run, quiet);
+  Matrix start(4000, 2);
+  mix.sample(5, 100, start, nullptr, ve.mean_coeff(ve.T), ve.std(ve.T), Purpose::prior);
+  CHECK(r.trajectory.topRows(4000) == start);
+  check_indistinguishable(r.x, mix, "ode from the exact prior");
+  run.latent = &start;
+  CHECK_THROWS_AS(sample_ode(oracle, 4000, ode, run, quiet), Error);
+}
+
 namespace {
 // Mean and covariance within 4 SE of the exact distribution's (SE of a mean
 // coordinate sqrt(var/N); of a variance var sqrt((kurtosis - 1)/N), here

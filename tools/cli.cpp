@@ -105,14 +105,24 @@ ScoreSourceOptions& Tool::add_score_source() {
   return *score_source_;
 }
 
+void Tool::add_prior() {
+  if (!score_source_) add_score_source();
+  app_.add_option("--prior", score_source_->prior,
+                  "standard (the SDE's prior) or exact (the oracle's p_T: only the solver's error is left)")
+      ->check(CLI::IsMember({"standard", "exact"}))
+      ->capture_default_str();
+}
+
 ScoreSource Tool::load_score_source() const {
   ScoreSource source;
+  source.exact_prior_wanted = score_source_->prior == "exact";
   if (!score_source_->mixture.empty()) {
     source.mixture = read_mixture(score_source_->mixture);
     source.score = std::make_unique<MixtureScore>(*source.mixture, sde_->make());
     source.description = "mixture " + score_source_->mixture;
     return source;
   }
+  if (source.exact_prior_wanted) throw Error("--prior exact needs the oracle (--mixture)");
   const Model model = read_model(score_source_->model);
   source.score = std::make_unique<NetScore>(model);
   source.description = "model " + score_source_->model;

@@ -54,12 +54,16 @@ struct Shard {
 struct ScoreSourceOptions {
   std::string model;
   std::string mixture;
+  std::string prior = "standard";  // --prior, where the tool has it
 };
 
 struct ScoreSource {
   std::unique_ptr<ScoreModel> score;
   std::optional<GaussianMixture> mixture;  // set for the oracle
   std::string description;                 // "mixture ring8.json" / "model m.json"
+  bool exact_prior_wanted = false;         // --prior exact (checked: the oracle)
+  // The oracle's mixture when --prior exact asks for its exact p_T, else null.
+  const GaussianMixture* exact_prior() const { return exact_prior_wanted ? &*mixture : nullptr; }
 };
 
 class Tool {
@@ -80,6 +84,9 @@ public:
   std::string& add_mixture(bool required);  // --mixture spec.json
   // --model model.json | --mixture spec.json (exactly one), plus the SDE flags.
   ScoreSourceOptions& add_score_source();
+  // --prior standard|exact: x(T) from the SDE's prior, or (oracle only) from
+  // the exact p_T, which leaves only the solver's error.
+  void add_prior();
   ScoreSource load_score_source() const;
 
   int threads() const { return threads_; }

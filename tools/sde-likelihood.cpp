@@ -13,7 +13,7 @@
 int main(int argc, char** argv) {
   sde::cli::Tool tool("sde-likelihood", "Log-likelihood of data through the probability-flow ODE");
   auto& app = tool.app();
-  std::string data_path, divergence = "exact", prior = "standard", latent_path;
+  std::string data_path, divergence = "exact", latent_path;
   std::vector<double> grid;
   sde::LikelihoodOptions opt;
   double dequantize = 0;
@@ -30,15 +30,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"exact", "hutchinson-gaussian", "hutchinson-rademacher"}))
       ->capture_default_str();
   app.add_option("--probes", opt.probes, "Hutchinson probes per point")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--prior", prior, "standard (the SDE's prior) or exact (the oracle's p_T)")
-      ->check(CLI::IsMember({"standard", "exact"}))
-      ->capture_default_str();
   app.add_option("--latent", latent_path, "Also write the encodings x(T) here (.npy)");
   app.add_option("--dequantize", dequantize,
                  "Bits/dim of discrete data: add d log2(K) for K levels (0: plain -log p / d ln 2)");
   app.add_option("--truth", truth_path,
                  "Mixture spec of the true density: report mean |log p_hat - log p| (default with --mixture: that mixture)");
   tool.add_score_source();
+  tool.add_prior();
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();
@@ -80,10 +78,7 @@ int main(int argc, char** argv) {
     opt.divergence = sde::parse_divergence(divergence);
     opt.seed = seed;
     opt.threads = tool.threads();
-    if (prior == "exact") {
-      if (!source.mixture) throw sde::Error("--prior exact needs the oracle (--mixture)");
-      opt.exact_prior = &*source.mixture;
-    }
+    opt.exact_prior = source.exact_prior();
     auto progress = tool.progress("likelihood", static_cast<std::size_t>(x.rows()));
     const sde::LikelihoodResult r = sde::log_likelihood(*source.score, x, opt, *progress);
     progress.reset();

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   g_cond->add_option("--guidance", guidance, "Classifier guidance weight (1: the exact conditional)")
       ->capture_default_str();
   tool.add_score_source();
+  tool.add_prior();
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();
@@ -135,6 +136,9 @@ int main(int argc, char** argv) {
       }
       if (imputation.empty()) imputation = source.mixture ? "exact" : "replace";
     }
+    run.exact_prior = source.exact_prior();
+    if (run.exact_prior && (class_label >= 0 || !known_path.empty() || run.latent))
+      throw sde::Error("--prior exact is the unconditional p_T: not with --class, --known or --latent");
     if (class_label >= 0 && !source.mixture)
       throw sde::Error("--class needs the exact classifier of the oracle (--mixture)");
     if (!imputation.empty() && known_path.empty()) throw sde::Error("--imputation needs --known");

@@ -58,6 +58,13 @@ x = np.load('dec.npy'); r = np.hypot(x[:, 0], x[:, 1]); assert np.all(np.abs(r -
 assert np.abs(np.load('dec2.npy') - x).max() < 0.3
 "
 
+# The exact prior: x(T) drawn from the oracle's p_T (frame 0 of a trajectory).
+check "exact prior" sde-sample --mixture "$RING" --sde ve --sampler ode -n 40 --prior exact --trajectory 2 --seed 3 -o ep.npy
+py "exact prior rows are p_T draws" "
+x = np.load('ep.npy')[0]
+assert x.shape == (40, 2) and 20 < x.std() < 80, x.std()  # p_T of VE: std ~ sigma_max = 50
+"
+
 # Bad input.
 echo '{"weights": [1], "means": [[0, 0]], "stds": [-1]}' > negstd.json
 "$PYTHON" -c "import numpy as np; np.save('z3.npy', np.zeros((30, 3)))"
@@ -72,4 +79,7 @@ expect_error "latent with PC" 1 "starts from the prior" out.npy sde-sample --mix
 expect_error "bad eps" 1 "eps" out.npy sde-sample --mixture "$RING" -n 5 --eps 2 -o out.npy
 expect_error "increasing --times" 1 "times" out.npy sde-sample --mixture "$RING" --sampler ddim -n 5 --times 0.5,0.7 -o out.npy
 expect_error "missing model file" 1 "sde-sample: nosuch.json" out.npy sde-sample --model nosuch.json -n 5 -o out.npy
+expect_error "unknown prior" 2 "prior" out.npy sde-sample --mixture "$RING" --prior uniform -n 5 -o out.npy
+expect_error "exact prior with a class" 1 "--prior exact is the unconditional" out.npy sde-sample --mixture "$RING" --prior exact --class 1 -n 5 -o out.npy
+expect_error "exact prior with latents" 1 "--prior exact is the unconditional" out.npy sde-sample --mixture "$RING" --sampler ode --prior exact --latent z.npy -n 30 -o out.npy
 finish
