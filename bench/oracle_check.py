@@ -38,9 +38,14 @@ NOTES = """## Why rows fail
   exact x(T) draws (`sde-perturb --mixture data/full5d.json --sde ve --t 1` then
   `sde-sample --sampler ode --latent`) the ODE gives weights 0.4019 / 0.2945 / 0.2036 / 0.1000
   (truth 0.4 / 0.3 / 0.2 / 0.1), against 0.3905 / 0.2976 / 0.2017 / 0.1102 from the prior.
+  The `exact prior` rows start from exact draws of p_T (`--prior exact`) and pass.
 - **20-step solvers.** DDIM and DPM-Solver++ 2M at 20 steps are 7-19 SE off in log p at
   20 000 samples (0.06-0.3 nats); 50 steps of DPM-Solver++ pass except for the VE prior
   effect above. The sharp components (smallest std 0.18 in aniso2d) need the steps.
+  The third-order solvers at 20 steps (DPM-Solver++ 3M, UniPC-3) are off by -13 to +13 SE
+  depending on mixture and SDE: on the Karras grid's uneven steps their extrapolation
+  overshoots or undershoots. UniPC-3 at 40 steps (41 NFE) passes everywhere but for the
+  VE prior effect.
 """
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,6 +55,13 @@ SAMPLERS = {  # name -> sde-sample arguments (defaults otherwise)
     "ddim (20 steps)": ["--sampler", "ddim"],
     "dpm-solver++ 2M (20 steps)": ["--sampler", "dpm-solver"],
     "dpm-solver++ 2M (50 steps)": ["--sampler", "dpm-solver", "--steps", "50"],
+    "dpm-solver++ 3M (20 steps)": ["--sampler", "dpm-solver", "--order", "3"],
+    "unipc 3 (20 steps)": ["--sampler", "unipc", "--order", "3"],
+    "unipc 3 (20 steps, log-SNR grid)": ["--sampler", "unipc", "--order", "3", "--schedule", "logsnr"],
+    "unipc 3 (40 steps)": ["--sampler", "unipc", "--order", "3", "--steps", "40"],
+    # From exact draws of p_T: the solver's error alone (no prior mismatch).
+    "ode (dopri5, 1e-5), exact prior": ["--sampler", "ode", "--prior", "exact"],
+    "unipc 3 (40 steps), exact prior": ["--sampler", "unipc", "--order", "3", "--steps", "40", "--prior", "exact"],
     "sde-dpm-solver++ 2M (20 steps)": ["--sampler", "dpm-solver", "--stochastic"],
 }
 

@@ -334,6 +334,7 @@ SAMPLER_CONFIGS = [
     *[['--sampler', 'ddim', '--eta', eta, '--steps', k] for eta in (0, 1) for k in (20, 50, 100)],
     *[['--sampler', 'dpm-solver', '--steps', k] for k in (10, 20, 50)],
     ['--sampler', 'dpm-solver', '--order', 3, '--steps', 20],
+    *[['--sampler', 'unipc', '--order', 3, '--steps', k] for k in (20, 40)],
     *[['--sampler', 'dpm-solver', '--stochastic', '--steps', k] for k in (20, 50, 100)],
 ]
 SAMPLER_SDES = ['vp', 've', 'subvp']
