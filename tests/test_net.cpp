@@ -332,18 +332,29 @@ TEST_CASE("reverse over forward matches central differences for every parameter"
 // the largest value, so the bound 1e-4 has a wide margin yet catches any
 // indexing or layout error, which would be O(1).
 TEST_CASE("float agrees with double on the same weights") {
-  for (bool residual : {false, true}) {
-    CAPTURE(residual);
-    NetConfig cfg;
-    cfg.residual = residual;
+  // fp32 runs through the layer kernels (dense.hpp), double through Eigen:
+  // the reference shape with and without skips, and shapes whose widths are
+  // not whole panels (apply_rows for the remainder, the unfused activation).
+  std::vector<NetConfig> configs(2);
+  configs[1].residual = true;
+  configs.emplace_back();
+  configs.back().dim = 5;
+  configs.back().hidden = {48, 40};
+  configs.back().activation = Activation::tanh;
+  configs.emplace_back();
+  configs.back().dim = 1;
+  configs.back().hidden = {64, 64, 64};
+  configs.back().residual = true;
+  for (const NetConfig& cfg : configs) {
+    CAPTURE(describe(cfg));
     const Mlp<float> net(cfg, 21);
     const Mlp<double> ref = net.cast<double>();
-    const int B = 512;
-    const Probe p(B, cfg.dim);
+    const int B = 512, d = cfg.dim;
+    const Probe p(B, d);
     MlpWorkspace<float> ws(net, B, 2);
     MlpWorkspace<double> ws_ref(ref, B, 2);
-    Matrix<float> out(B, 2), jv(B, 2);
-    Matrix<double> out_ref(B, 2), jv_ref(B, 2);
+    Matrix<float> out(B, d), jv(B, d);
+    Matrix<double> out_ref(B, d), jv_ref(B, d);
     std::vector<float> grad(net.num_params());
     std::vector<double> grad_ref(net.num_params());
 
@@ -360,6 +371,24 @@ TEST_CASE("float agrees with double on the same weights") {
     net.jvp_backward(p.a.cast<float>(), p.b.cast<float>(), grad, ws);
     ref.jvp_backward(p.a, p.b, grad_ref, ws_ref);
     CHECK(relative_error(as_vector(grad), as_vector(grad_ref)) < 1e-4);
+
+    // The inference passes, on a batch that leaves a short chunk.
+    const int n = 300;
+    const Matrix<double> x = p.x.topRows(n);
+    const Vector<double> t = p.t.head(n);
+    Matrix<float> inferred(n, d);
+    Matrix<double> inferred_ref(n, d);
+    Vector<float> div(n);
+    Vector<double> div_ref(n);
+    net.evaluate(x.cast<float>(), t.cast<float>(), inferred, ws);
+    ref.evaluate(x, t, inferred_ref, ws_ref);
+    CHECK(relative_error(inferred, inferred_ref) < 1e-4);
+    net.evaluate(x.cast<float>(), 0.3f, inferred, ws);
+    ref.evaluate(x, 0.3, inferred_ref, ws_ref);
+    CHECK(relative_error(inferred, inferred_ref) < 1e-4);
+    net.divergence(x.cast<float>(), t.cast<float>(), inferred, div, ws);
+    ref.divergence(x, t, inferred_ref, div_ref, ws_ref);
+    CHECK(relative_error(div, div_ref) < 1e-4);
   }
 }
 
