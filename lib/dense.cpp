@@ -1,5 +1,7 @@
 #include "dense.hpp"
 
+#include <cassert>
+
 namespace sde::dense {
 
 namespace {
@@ -76,6 +78,7 @@ void pack(const float* W, int out, int in, float* packed) {
 
 void apply(const float* packed, int out, int packed_in, int in, const float* bias, const float* H,
            int ldh, int cols, float* Z, int ldz, Epilogue epilogue, const float* skip) {
+  assert(cols % kTileCols == 0);  // no tail loop: a partial tile would run past H and Z
   if (epilogue == Epilogue::silu)
     apply_all<Epilogue::silu>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip);
   else

@@ -4,10 +4,9 @@
 // bias and activation run down contiguous columns.
 //
 // A pass with tangents widens the columns: [primal | tangent 1 | ...]. A
-// linear layer maps every block with the same GEMM (the bias only goes to the
-// primal block), so forward mode costs one wider GEMM per layer, and
-// reverse over forward handles the pair [adjoint | tangent adjoint] the same
-// way. For a hidden layer h = act(z), dh = act'(z) dz the adjoints are
+// linear layer maps every block with the same weights (the bias only goes to
+// the primal block), one kernel call per block, and reverse over forward
+// handles the pair [adjoint | tangent adjoint] with one wider GEMM. For a hidden layer h = act(z), dh = act'(z) dz the adjoints are
 //   z_bar  = h_bar * act'(z) + dh_bar * act''(z) * dz
 //   dz_bar = dh_bar * act'(z)
 // and the weight gradient is [z_bar | dz_bar] [h_prev | dh_prev]^T.
@@ -15,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 #include <numbers>
 #include <type_traits>
@@ -71,9 +71,9 @@ using Chunk = detail::NetChunk<T>;
 // h = act(z) (+ skip), curvature = act''(z) when wanted, then act'(z) over z
 // when derivatives are wanted: what backward and reverse-over-forward need,
 // from one evaluation of the sigmoid / tanh. All arrays have z.size() entries; s is scratch. The arrays
-// are whole chunk buffers (aligned, a multiple of kChunkRows long), so every
-// element takes the same SIMD path whatever its column: a row's result does
-// not depend on its position in the batch.
+// start chunk buffers (aligned) and are a multiple of 16 long (out x width),
+// so every element takes the same SIMD path whatever its column: a row's
+// result does not depend on its position in the batch.
 template <class T>
 void activate(Activation kind, ArrayMap<T> z, ArrayMap<T> h, const T* skip, bool derivatives,
               T* curvature, ArrayMap<T> s) {
@@ -137,7 +137,13 @@ void store_rows(const Src& src, int r0, int n, Eigen::Ref<RowMatrix<T>>& dst) {
 constexpr int kWidthMultiple = 16;
 static_assert(C % kWidthMultiple == 0 && kWidthMultiple % dense::kColumnMultiple == 0);
 
-int inference_width(int rows) { return (rows + kWidthMultiple - 1) / kWidthMultiple * kWidthMultiple; }
+// double (the tests' reference) keeps full chunks: its layers run through
+// Eigen, whose product kernels switch with the shape.
+template <class T>
+int inference_width(int rows) {
+  if constexpr (!std::is_same_v<T, float>) return C;
+  return (rows + kWidthMultiple - 1) / kWidthMultiple * kWidthMultiple;
+}
 
 // Input columns [x; sin(2 pi t f); cos(2 pi t f)] for the first `width`
 // columns; padding columns x = 0, t = 0.
@@ -443,10 +449,16 @@ void Mlp<T>::reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) 
 }
 
 template <class T>
+std::uint64_t Mlp<T>::Identity::next() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;  // from 1: 0 is "not pinned"
+}
+
+template <class T>
 void Mlp<T>::pack_weights(MlpWorkspace<T>& ws) const {
   if constexpr (std::is_same_v<T, float>) {
-    if (ws.pinned_ == this) return;
-    ws.pinned_ = nullptr;  // the packed weights are about to be this network's
+    if (ws.pinned_ == identity()) return;
+    ws.pinned_ = 0;  // the packed weights are about to be this network's
     for (std::size_t l = 0; l < layers_.size(); ++l)
       dense::pack(params_.data() + layers_[l].weight, layers_[l].out, layers_[l].in,
                   ws.packed_[l].data());
@@ -456,9 +468,9 @@ void Mlp<T>::pack_weights(MlpWorkspace<T>& ws) const {
 template <class T>
 void Mlp<T>::pin_weights(MlpWorkspace<T>& ws) const {
   if (ws.layers_ != layers_) throw Error("network: workspace sized for another network shape");
-  ws.pinned_ = nullptr;
+  ws.pinned_ = 0;
   pack_weights(ws);
-  ws.pinned_ = this;
+  ws.pinned_ = identity();
 }
 
 template <class T>
@@ -484,7 +496,7 @@ void Mlp<T>::evaluate_rows(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> 
   ws.tape_ = MlpWorkspace<T>::Tape::none;
   pack_weights(ws);
   run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
-    const int width = derivatives ? C : inference_width(n);
+    const int width = derivatives ? C : inference_width<T>(n);
     load_input(*this, x, t, r0, n, width, ch);
     forward_chunk(*this, ch, Pass<T>{.width = width, .derivatives = derivatives, .packed = &ws.packed_});
     store_rows(ch.pre.back(), r0, n, out);
@@ -513,7 +525,7 @@ void Mlp<T>::evaluate(Eigen::Ref<const Matrix> x, T t, Eigen::Ref<Matrix> out,
   run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
     load_columns<T>(x, r0, n, ch.input.topRows(d));
     forward_chunk(*this, ch,
-                  Pass<T>{.width = inference_width(n), .derivatives = false,
+                  Pass<T>{.width = inference_width<T>(n), .derivatives = false,
                           .time_bias = ws.time_bias_.data(), .packed = &ws.packed_});
     store_rows(ch.pre.back(), r0, n, out);
   });
@@ -529,7 +541,7 @@ void Mlp<T>::divergence(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t,
   const int d = config_.dim, group = ws.tangents_;
   pack_weights(ws);
   run_chunks(ws, int(x.rows()), [&](Chunk<T>& ch, int r0, int n, int) {
-    const int width = inference_width(n);
+    const int width = inference_width<T>(n);
     load_input(*this, x, t, r0, n, width, ch);
     div.segment(r0, n).setZero();
     for (int first = 0; first < d; first += group) {

@@ -23,7 +23,8 @@
 // In fp32 every layer runs through the kernel of dense.hpp, which computes
 // each column with the same instructions whatever the column count, so
 // every row's output is the same whatever the batch size, the row's position
-// in it and the thread count. (double, for the tests, runs through Eigen.)
+// in it and the thread count. (double, for the tests, runs through Eigen,
+// always at full width: Eigen's product kernels depend on the shape.)
 // Gradients are computed per chunk and summed in chunk order, so they are
 // bit-identical for any thread count (they depend on kChunkRows, a constant).
 // Eigen's own threading is not used (it needs -fopenmp, which we do not set).
@@ -115,8 +116,17 @@ public:
   const NetConfig& config() const { return config_; }
   const std::vector<Layer>& layers() const { return layers_; }
   std::size_t num_params() const { return params_.size(); }
-  std::span<T> params() { return params_; }
+  // Write access renews identity(): a workspace pinned to this network's
+  // weights then repacks rather than using the old ones.
+  std::span<T> params() {
+    identity_ = Identity();
+    return params_;
+  }
   std::span<const T> params() const { return params_; }
+  // Distinct for every network object and renewed by every write access to
+  // the parameters (a copy gets its own): what pin_weights() keys on, since
+  // an address can be reused by another network.
+  std::uint64_t identity() const { return identity_.value; }
   // The fixed time-embedding frequencies f (nf values).
   std::span<T> frequencies() { return frequencies_; }
   std::span<const T> frequencies() const { return frequencies_; }
@@ -144,9 +154,10 @@ public:
 
   // For inference on weights that stay fixed (a loaded model): packs them
   // into ws once, and later passes of this network through ws reuse them
-  // rather than repacking per call. The caller must not change the
-  // parameters while ws is pinned; a pass of another network through ws
-  // repacks and unpins.
+  // rather than repacking per call. Keyed on identity(): a write access to
+  // the parameters, a copy or another network's pass through ws repacks
+  // (the last also unpins). Only writing through a span taken before the
+  // pin goes unnoticed; don't.
   void pin_weights(MlpWorkspace<T>& ws) const;
 
   // grad = d/dparams sum_ij dout_ij out_ij for the last forward() (or jvp())
@@ -179,7 +190,19 @@ private:
   void evaluate_rows(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
                      MlpWorkspace<T>& ws, bool derivatives) const;
 
+  struct Identity {
+    std::uint64_t value = next();
+    Identity() = default;
+    Identity(const Identity&) : value(next()) {}
+    Identity& operator=(const Identity&) {
+      value = next();
+      return *this;
+    }
+    static std::uint64_t next();
+  };
+
   NetConfig config_;
+  Identity identity_;
   std::vector<Layer> layers_;
   std::vector<T, Eigen::aligned_allocator<T>> params_;  // aligned: see FloatBuffer
   std::vector<T, Eigen::aligned_allocator<T>> frequencies_;
@@ -212,7 +235,7 @@ private:
   std::vector<typename Mlp<T>::Layer> layers_;  // the shape this was sized for
   std::vector<detail::NetChunk<T>> chunks_;
   std::vector<PackedWeights<T>> packed_;  // per layer, the panel rows (fp32 only)
-  const Mlp<T>* pinned_ = nullptr;        // whose weights packed_ holds for good
+  std::uint64_t pinned_ = 0;              // identity() of the network packed_ holds for good
   Eigen::Matrix<T, Eigen::Dynamic, 1> time_bias_;      // W_t e(t) + b of evaluate() at one t
   Eigen::Matrix<T, Eigen::Dynamic, 1> time_features_;  // e(t) there
   Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic> chunk_grads_;  // params x chunks

@@ -98,28 +98,38 @@ TEST_CASE("the kernel computes act(W h + b) (+ skip) for every shape the network
 }
 
 TEST_CASE("a column's result does not depend on its position or the column count") {
-  const int out = 2 * dense::kPanelRows + 2, in = 70, cols = 4 * dense::kTileCols;
-  const std::vector<float> W = normals(std::size_t(out) * in, 5), b = normals(out, 6),
-                           H = normals(std::size_t(in) * cols, 7);
-  std::vector<float> packed(dense::packed_size(out, in));
-  dense::pack(W.data(), out, in, packed.data());
-  auto layer = [&](const float* h, int n, float* z) {
-    dense::apply(packed.data(), out, in, in, b.data(), h, in, n, z, out, dense::Epilogue::linear);
-    dense::apply_rows(W.data(), dense::panel_rows(out), out, in, in, b.data(), h, in, n, z, out);
-  };
-  std::vector<float> all(std::size_t(out) * cols);
-  layer(H.data(), cols, all.data());
-  // Every column moved to every slot of a one-tile batch of copies of another column.
-  for (int c = 0; c < cols; ++c) {
-    for (int slot = 0; slot < dense::kTileCols; ++slot) {
-      std::vector<float> h(std::size_t(in) * dense::kTileCols);
-      for (int j = 0; j < dense::kTileCols; ++j)
-        std::copy_n(H.begin() + std::ptrdiff_t(in) * (j == slot ? c : (c + 1) % cols), in,
-                    h.begin() + std::ptrdiff_t(in) * j);
-      std::vector<float> z(std::size_t(out) * dense::kTileCols);
-      layer(h.data(), dense::kTileCols, z.data());
-      CHECK(std::equal(z.begin() + std::ptrdiff_t(out) * slot, z.begin() + std::ptrdiff_t(out) * (slot + 1),
-                       all.begin() + std::ptrdiff_t(out) * c));
+  // A linear layer (panels and rows), and a residual block: the fused SiLU
+  // with its input as the skip (in = out), which moves with the column.
+  for (const bool residual : {false, true}) {
+    CAPTURE(residual);
+    const int out = residual ? 2 * dense::kPanelRows : 2 * dense::kPanelRows + 2;
+    const int in = residual ? out : 70, cols = 4 * dense::kTileCols;
+    const std::vector<float> W = normals(std::size_t(out) * in, 5), b = normals(out, 6),
+                             H = normals(std::size_t(in) * cols, 7);
+    std::vector<float> packed(dense::packed_size(out, in));
+    dense::pack(W.data(), out, in, packed.data());
+    auto layer = [&](const float* h, int n, float* z) {
+      if (residual) {
+        dense::apply(packed.data(), out, in, in, b.data(), h, in, n, z, out, dense::Epilogue::silu, h);
+        return;
+      }
+      dense::apply(packed.data(), out, in, in, b.data(), h, in, n, z, out, dense::Epilogue::linear);
+      dense::apply_rows(W.data(), dense::panel_rows(out), out, in, in, b.data(), h, in, n, z, out);
+    };
+    std::vector<float> all(std::size_t(out) * cols);
+    layer(H.data(), cols, all.data());
+    // Every column moved to every slot of a one-tile batch of copies of another column.
+    for (int c = 0; c < cols; ++c) {
+      for (int slot = 0; slot < dense::kTileCols; ++slot) {
+        std::vector<float> h(std::size_t(in) * dense::kTileCols);
+        for (int j = 0; j < dense::kTileCols; ++j)
+          std::copy_n(H.begin() + std::ptrdiff_t(in) * (j == slot ? c : (c + 1) % cols), in,
+                      h.begin() + std::ptrdiff_t(in) * j);
+        std::vector<float> z(std::size_t(out) * dense::kTileCols);
+        layer(h.data(), dense::kTileCols, z.data());
+        CHECK(std::equal(z.begin() + std::ptrdiff_t(out) * slot,
+                         z.begin() + std::ptrdiff_t(out) * (slot + 1), all.begin() + std::ptrdiff_t(out) * c));
+      }
     }
   }
 }

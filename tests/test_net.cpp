@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <numbers>
+#include <optional>
 #include <vector>
 
 #include "error.hpp"
@@ -393,7 +394,11 @@ TEST_CASE("float agrees with double on the same weights") {
 }
 
 TEST_CASE("bit-identical for any thread count, batch split and row position") {
-  const Mlp<float> net(NetConfig{}, 31);
+  NetConfig residual;
+  residual.residual = true;
+  for (const NetConfig& cfg : {NetConfig{}, residual}) {
+  CAPTURE(cfg.residual);
+  const Mlp<float> net(cfg, 31);
   const int B = 2 * sde::kChunkRows + 44;  // two full chunks and a short one
   const Probe p(B, 2);
   const Matrix<float> x = p.x.cast<float>(), v = p.v.cast<float>(), a = p.a.cast<float>(),
@@ -457,6 +462,7 @@ TEST_CASE("bit-identical for any thread count, batch split and row position") {
   CHECK(row == one.out.middleRows(123, 1));
   net.forward(x, t, all, small);
   CHECK(all == one.out);
+  }
 }
 
 TEST_CASE("pinned weights are reused while pinned; another network's pass repacks") {
@@ -478,6 +484,28 @@ TEST_CASE("pinned weights are reused while pinned; another network's pass repack
   a.evaluate(x, t, got, pinned);  // b's pass unpinned a: repacked
   CHECK(got == want_a);
   CHECK_THROWS_AS(Mlp<float>(small_config(), 0).pin_weights(pinned), sde::Error);
+
+  // Keyed on the network's identity, not its address: a network assigned
+  // over the pinned one, a new one in its place, and a write access to the
+  // parameters all repack.
+  Mlp<float> c = a;
+  c.pin_weights(pinned);
+  c = b;
+  c.evaluate(x, t, got, pinned);
+  CHECK(got == want_b);
+  std::optional<Mlp<float>> slot(std::in_place, a);
+  slot->pin_weights(pinned);
+  slot.emplace(b);
+  slot->evaluate(x, t, got, pinned);
+  CHECK(got == want_b);
+  Mlp<float> d = a;
+  d.pin_weights(pinned);
+  std::copy(b.params().begin(), b.params().end(), d.params().begin());  // (a's frequencies stay)
+  Matrix<float> want_d(B, 2);
+  d.evaluate(x, t, want_d, plain);
+  REQUIRE(want_d != want_a);
+  d.evaluate(x, t, got, pinned);
+  CHECK(got == want_d);
 }
 
 #if defined(__GLIBC__)
