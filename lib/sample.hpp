@@ -13,13 +13,14 @@
 #include <string>
 #include <vector>
 
-#include "mixture.hpp"
 #include "ode.hpp"
 #include "progress.hpp"
 #include "score.hpp"
 #include "types.hpp"
 
 namespace sde {
+
+class GaussianMixture;
 
 enum class Predictor { reverse_diffusion, euler_maruyama, ancestral, none };
 enum class Corrector { langevin, ald, none };

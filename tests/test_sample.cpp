@@ -107,12 +107,14 @@ TEST_CASE("probability-flow ODE and fast solvers with the exact score") {
 
 TEST_CASE("the multistep solvers converge to the probability-flow ODE at their orders") {
   // Deterministic: the same latents decoded by each solver at 80 and 160
-  // steps (log-SNR grid) against the ODE solved to 1e-11; the mean absolute
-  // error falls by 2^order per doubling. Measured: 2M 2.9 and 3M 4.0 (both
-  // order 2: the multistep warm-up's first-order step caps 3M), UniPC-2 8.3
-  // (order 3) and UniPC-3 15.4 (order 4): the corrector adds one order. The
-  // bounds sit about half an order below, so a wrong coefficient, which costs
-  // at least one order, fails.
+  // steps against the ODE solved to 1e-11; the mean absolute error falls by
+  // 2^order per doubling. Measured on the log-SNR grid: 2M 2.9 and 3M 4.0
+  // (both order 2: the multistep warm-up's first-order step caps 3M),
+  // UniPC-2 8.3 (order 3) and UniPC-3 14.7 (order 4): the corrector adds one
+  // order. The bounds sit about half an order below, so a wrong coefficient,
+  // which costs at least one order, fails (a 5 % error in one UniC
+  // coefficient gives 1.7; nodes scaled by the wrong step, 4-6 on Karras,
+  // where the right ones give 3.3, 4.6, 6.8 and 15.0).
   const GaussianMixture mix = two_d_mixture();
   const MixtureScore oracle(mix, Sde::vp());
   NoProgress quiet;
@@ -127,7 +129,6 @@ TEST_CASE("the multistep solvers converge to the probability-flow ODE at their o
   const Matrix reference = sample_ode(oracle, 200, exact, run, quiet).x;
   auto error = [&](FastOptions o, int steps) {
     o.steps = steps;
-    o.schedule = Schedule::logsnr;
     o.denoise = false;
     return (sample_dpm_solver(oracle, 200, o, run, quiet).x - reference).cwiseAbs().mean();
   };
@@ -137,17 +138,26 @@ TEST_CASE("the multistep solvers converge to the probability-flow ODE at their o
     bool unipc;
     double min_ratio;
   };
-  for (const Case& c : {Case{"dpm-solver++ 2M", 2, false, 2.4}, Case{"dpm-solver++ 3M", 3, false, 3.0},
-                        Case{"unipc 2", 2, true, 5.6}, Case{"unipc 3", 3, true, 11.3}}) {
-    CAPTURE(c.name);
-    FastOptions o;
-    o.order = c.order;
-    o.unipc = c.unipc;
-    const double coarse = error(o, 80), fine = error(o, 160);
-    CAPTURE(coarse);
-    CAPTURE(fine);
-    CHECK(coarse / fine > c.min_ratio);
+  // On the log-SNR grid every step has the same h, so the nodes are exactly
+  // -1 and -2; the Karras grid's uneven steps also test how they are scaled.
+  for (const Schedule schedule : {Schedule::logsnr, Schedule::karras}) {
+    for (const Case& c : {Case{"dpm-solver++ 2M", 2, false, 2.4}, Case{"dpm-solver++ 3M", 3, false, 3.0},
+                          Case{"unipc 2", 2, true, 5.6}, Case{"unipc 3", 3, true, 11.3}}) {
+      CAPTURE(c.name);
+      CAPTURE(schedule == Schedule::karras);
+      FastOptions o;
+      o.order = c.order;
+      o.unipc = c.unipc;
+      o.schedule = schedule;
+      const double coarse = error(o, 80), fine = error(o, 160);
+      CAPTURE(coarse);
+      CAPTURE(fine);
+      CHECK(coarse / fine > c.min_ratio);
+    }
   }
+  FastOptions stochastic_unipc;
+  stochastic_unipc.unipc = stochastic_unipc.stochastic = true;
+  CHECK_THROWS_AS(sample_dpm_solver(oracle, 10, stochastic_unipc, run, quiet), Error);
 }
 
 TEST_CASE("samples do not depend on threads; a shard equals the same rows of the full run") {
