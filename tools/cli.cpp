@@ -93,7 +93,7 @@ std::string& Tool::add_mixture(bool required) {
   return *mixture_;
 }
 
-ScoreSourceOptions& Tool::add_score_source() {
+ScoreSourceOptions& Tool::add_score_source(bool with_prior) {
   score_source_ = std::make_unique<ScoreSourceOptions>();
   auto* group = app_.add_option_group("Score source", "Exactly one of --model and --mixture");
   auto* model = group->add_option("--model", score_source_->model, "Trained model file (JSON)");
@@ -101,16 +101,13 @@ ScoreSourceOptions& Tool::add_score_source() {
                                     "Gaussian-mixture spec: the exact score (SDE from --sde ...)");
   model->excludes(mixture);
   group->require_option(1);
+  if (with_prior)
+    app_.add_option("--prior", score_source_->prior,
+                    "standard (the SDE's prior) or exact (the oracle's p_T: only the solver's error is left)")
+        ->check(CLI::IsMember({"standard", "exact"}))
+        ->capture_default_str();
   if (!sde_) add_sde();
   return *score_source_;
-}
-
-void Tool::add_prior() {
-  if (!score_source_) add_score_source();
-  app_.add_option("--prior", score_source_->prior,
-                  "standard (the SDE's prior) or exact (the oracle's p_T: only the solver's error is left)")
-      ->check(CLI::IsMember({"standard", "exact"}))
-      ->capture_default_str();
 }
 
 ScoreSource Tool::load_score_source() const {

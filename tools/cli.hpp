@@ -82,11 +82,10 @@ public:
   SdeOptions& add_sde();                    // --sde, --sigma-min/max, --beta-min/max
   Shard& add_shard();                       // --shard k/n
   std::string& add_mixture(bool required);  // --mixture spec.json
-  // --model model.json | --mixture spec.json (exactly one), plus the SDE flags.
-  ScoreSourceOptions& add_score_source();
-  // --prior standard|exact: x(T) from the SDE's prior, or (oracle only) from
-  // the exact p_T, which leaves only the solver's error.
-  void add_prior();
+  // --model model.json | --mixture spec.json (exactly one), plus the SDE
+  // flags; with_prior adds --prior standard|exact: x(T) from the SDE's prior,
+  // or (oracle only) from the exact p_T, which leaves only the solver's error.
+  ScoreSourceOptions& add_score_source(bool with_prior = false);
   ScoreSource load_score_source() const;
 
   int threads() const { return threads_; }

@@ -35,8 +35,7 @@ int main(int argc, char** argv) {
                  "Bits/dim of discrete data: add d log2(K) for K levels (0: plain -log p / d ln 2)");
   app.add_option("--truth", truth_path,
                  "Mixture spec of the true density: report mean |log p_hat - log p| (default with --mixture: that mixture)");
-  tool.add_score_source();
-  tool.add_prior();
+  tool.add_score_source(/*with_prior=*/true);
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();

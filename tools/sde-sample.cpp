@@ -74,8 +74,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   g_cond->add_option("--guidance", guidance, "Classifier guidance weight (1: the exact conditional)")
       ->capture_default_str();
-  tool.add_score_source();
-  tool.add_prior();
+  tool.add_score_source(/*with_prior=*/true);
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();

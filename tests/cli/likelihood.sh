@@ -64,6 +64,12 @@ np.save('x3.npy', np.zeros((4, 3))); np.save('flat.npy', np.zeros(5))
 x = np.zeros((4, 2)); x[2, 1] = np.nan; np.save('nan.npy', x)"
 echo '{"weights": [1], "means": [[0, 0, 0]], "stds": [1]}' > three.json
 check "a small model" sde-train x.npy --steps 5 --batch 32 -o m.json --quiet
+for th in 1 2; do sde-likelihood --model m.json x.npy --threads $th -o m$th.npy; done
+check "a model's likelihoods: bit-identical across --threads" cmp m1.npy m2.npy
+sde-likelihood --model m.json x.npy --shard 2/3 -o mpart.npy
+py "a model's shard equals its rows of the whole run" "
+assert np.array_equal(np.load('mpart.npy'), np.load('m1.npy')[200:])
+"
 expect_error "width differs from the oracle's" 1 "sde-likelihood: x3.npy: has 3 columns but the score's dimension is 2" out.npy sde-likelihood --mixture "$RING" x3.npy -o out.npy
 expect_error "width differs from the model's" 1 "sde-likelihood: x3.npy: has 3 columns" out.npy sde-likelihood --model m.json x3.npy -o out.npy
 expect_error "NaN row" 1 "sde-likelihood: nan.npy: .*(NaN|non-finite|finite)" out.npy sde-likelihood --mixture "$RING" nan.npy -o out.npy

@@ -59,10 +59,16 @@ assert np.abs(np.load('dec2.npy') - x).max() < 0.3
 "
 
 # The exact prior: x(T) drawn from the oracle's p_T (frame 0 of a trajectory).
-check "exact prior" sde-sample --mixture "$RING" --sde ve --sampler ode -n 40 --prior exact --trajectory 2 --seed 3 -o ep.npy
-py "exact prior rows are p_T draws" "
-x = np.load('ep.npy')[0]
-assert x.shape == (40, 2) and 20 < x.std() < 80, x.std()  # p_T of VE: std ~ sigma_max = 50
+# One component at (200, 0): under VE its p_T is centred there (std 50), the
+# standard prior N(0, 50^2 I) at the origin; 40 draws tell them apart
+# (SE of the mean 8).
+echo '{"weights": [1], "means": [[200, 0]], "stds": [1]}' > far.json
+check "exact prior" sde-sample --mixture far.json --sde ve --sampler ode -n 40 --prior exact --trajectory 2 --seed 3 -o ep.npy
+check "standard prior" sde-sample --mixture far.json --sde ve --sampler ode -n 40 --trajectory 2 --seed 3 -o sp.npy
+py "exact prior rows are p_T draws, the standard ones are not" "
+e, s = np.load('ep.npy')[0], np.load('sp.npy')[0]
+assert e.shape == (40, 2) and abs(e[:, 0].mean() - 200) < 40 and abs(s[:, 0].mean()) < 40, (e.mean(0), s.mean(0))
+assert 30 < e.std(0).mean() < 70, e.std(0)
 "
 
 # Bad input.
