@@ -15,6 +15,19 @@ Divergence parse_divergence(const std::string& s) {
   throw Error("unknown divergence '" + s + "' (exact, hutchinson-gaussian, hutchinson-rademacher)");
 }
 
+std::string to_string(Divergence d) {
+  switch (d) {
+    case Divergence::exact: return "exact";
+    case Divergence::hutchinson_gaussian: return "hutchinson-gaussian";
+    case Divergence::hutchinson_rademacher: return "hutchinson-rademacher";
+  }
+  return "?";
+}
+
+Divergence default_divergence(int dim, bool analytic) {
+  return analytic || dim <= kExactDivergenceMaxDim ? Divergence::exact : Divergence::hutchinson_rademacher;
+}
+
 namespace {
 
 constexpr std::size_t kChunkRows = 256;

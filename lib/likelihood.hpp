@@ -17,6 +17,17 @@ namespace sde {
 
 enum class Divergence { exact, hutchinson_gaussian, hutchinson_rademacher };
 Divergence parse_divergence(const std::string& s);
+std::string to_string(Divergence d);
+
+// Up to this dimension a network's exact divergence is the default: it takes
+// ceil(d / 4) forward-mode passes of 1 + min(d, 4) column blocks each, about
+// d / 2 times the cost of one Hutchinson probe (2 blocks), so 16 dimensions
+// cost ~8 probes' worth, with no estimator variance.
+inline constexpr int kExactDivergenceMaxDim = 16;
+// The default divergence: exact where it is analytic (the oracle) or the
+// dimension is at most kExactDivergenceMaxDim, else Hutchinson with
+// Rademacher probes (the lower-variance estimator).
+Divergence default_divergence(int dim, bool analytic);
 
 struct LikelihoodOptions {
   OdeOptions tolerances;

@@ -13,7 +13,7 @@
 int main(int argc, char** argv) {
   sde::cli::Tool tool("sde-likelihood", "Log-likelihood of data through the probability-flow ODE");
   auto& app = tool.app();
-  std::string data_path, divergence = "exact", latent_path;
+  std::string data_path, divergence = "auto", latent_path;
   std::vector<double> grid;
   sde::LikelihoodOptions opt;
   double dequantize = 0;
@@ -26,8 +26,11 @@ int main(int argc, char** argv) {
   app.add_option("--rtol", opt.tolerances.rtol, "Relative tolerance")->capture_default_str();
   app.add_option("--atol", opt.tolerances.atol, "Absolute tolerance")->capture_default_str();
   app.add_option("--eps", opt.eps, "Start time of the ODE")->capture_default_str();
-  app.add_option("--divergence", divergence, "exact, hutchinson-gaussian or hutchinson-rademacher")
-      ->check(CLI::IsMember({"exact", "hutchinson-gaussian", "hutchinson-rademacher"}))
+  app.add_option("--divergence", divergence,
+                 fmt::format("auto, exact, hutchinson-gaussian or hutchinson-rademacher (auto: exact with "
+                             "the oracle or for d <= {}, else hutchinson-rademacher)",
+                             sde::kExactDivergenceMaxDim))
+      ->check(CLI::IsMember({"auto", "exact", "hutchinson-gaussian", "hutchinson-rademacher"}))
       ->capture_default_str();
   app.add_option("--probes", opt.probes, "Hutchinson probes per point")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--latent", latent_path, "Also write the encodings x(T) here (.npy)");
@@ -74,7 +77,8 @@ int main(int argc, char** argv) {
     opt.first_row = shard.begin(n);
     x = x.middleRows(static_cast<Eigen::Index>(opt.first_row),
                      static_cast<Eigen::Index>(shard.end(n) - opt.first_row)).eval();
-    opt.divergence = sde::parse_divergence(divergence);
+    opt.divergence = divergence == "auto" ? sde::default_divergence(d, source.mixture.has_value())
+                                          : sde::parse_divergence(divergence);
     opt.seed = seed;
     opt.threads = tool.threads();
     opt.exact_prior = source.exact_prior();
@@ -100,6 +104,7 @@ int main(int argc, char** argv) {
     summary["score"] = source.description;
     summary["sde"] = sde::sde_to_json(source.score->sde());
     summary["rows"] = {opt.first_row, opt.first_row + x.rows()};
+    summary["divergence"] = sde::to_string(opt.divergence);
     summary["nll_mean"] = mean;
     summary["nll_se"] = se;
     summary["bits_per_dim"] = mean / (d * std::numbers::ln2) + (dequantize > 0 ? std::log2(dequantize) : 0.0);

@@ -57,13 +57,30 @@ py "Hutchinson probes are keyed by row: a shard equals its rows of the whole run
 assert np.array_equal(np.load('hpart.npy'), np.load('h1.npy')[100:200])
 "
 
+check "a small model" sde-train x.npy --steps 5 --batch 32 -o m.json --quiet
+
+# The default divergence: exact with the oracle (analytic) and for a model up
+# to 16 dimensions, Hutchinson (Rademacher) above.
+"$PYTHON" -c "
+import json, numpy as np
+json.dump({'weights': [1], 'means': [[0] * 17], 'stds': [1]}, open('d17.json', 'w'))
+np.save('x17.npy', np.random.default_rng(1).standard_normal((40, 17)))"
+check "a 17-D model" sde-train x17.npy --steps 5 --batch 32 -o m17.json --quiet
+check "17-D oracle" sde-likelihood --mixture d17.json x17.npy -o l17.npy --summary o17.json
+check "17-D model" sde-likelihood --model m17.json x17.npy -o l17.npy --summary m17s.json
+check "2-D model" sde-likelihood --model m.json x.npy -o l2.npy --summary m2s.json
+py "divergence defaults: exact, Hutchinson above 16 dimensions, exact" "
+assert json.load(open('o17.json'))['divergence'] == 'exact'
+assert json.load(open('m17s.json'))['divergence'] == 'hutchinson-rademacher'
+assert json.load(open('m2s.json'))['divergence'] == 'exact'
+"
+
 # Bad input.
 "$PYTHON" -c "
 import numpy as np
 np.save('x3.npy', np.zeros((4, 3))); np.save('flat.npy', np.zeros(5))
 x = np.zeros((4, 2)); x[2, 1] = np.nan; np.save('nan.npy', x)"
 echo '{"weights": [1], "means": [[0, 0, 0]], "stds": [1]}' > three.json
-check "a small model" sde-train x.npy --steps 5 --batch 32 -o m.json --quiet
 for th in 1 2; do sde-likelihood --model m.json x.npy --threads $th -o m$th.npy; done
 check "a model's likelihoods: bit-identical across --threads" cmp m1.npy m2.npy
 sde-likelihood --model m.json x.npy --shard 2/3 -o mpart.npy
