@@ -1,5 +1,6 @@
 #include "dense.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace sde::dense {
@@ -74,6 +75,12 @@ void pack(const float* W, int out, int in, float* packed) {
     for (int i = 0; i < in; ++i)
       for (int r = 0; r < kPanelRows; ++r)
         *packed++ = W[std::size_t(p + r) * in + i];
+}
+
+void pack_transposed(const float* A, int rows, int k, int lda, float* packed) {
+  for (int p = 0; p < panel_rows(rows); p += kPanelRows)
+    for (int i = 0; i < k; ++i, packed += kPanelRows)
+      std::copy_n(A + std::size_t(i) * lda + p, kPanelRows, packed);
 }
 
 void apply(const float* packed, int out, int packed_in, int in, const float* bias, const float* H,

@@ -48,6 +48,12 @@ inline std::size_t packed_size(int out, int in) { return std::size_t(panel_rows(
 // outputs side by side.
 void pack(const float* W, int out, int in, float* packed);
 
+// Packs the panel rows of P = A^T, where A is a row-major k x rows matrix
+// with leading dimension lda (P[r][i] = A[i * lda + r]): backward's W^T
+// (A = W), and a chunk's activations as the left factor of the weight
+// gradient (A = the column-major activations).
+void pack_transposed(const float* A, int rows, int k, int lda, float* packed);
+
 enum class Epilogue {
   linear,  // Z = W H + b
   silu     // Z = silu(W H + b) (+ skip), rounded as the separate activation pass rounds it

@@ -59,6 +59,9 @@ struct NetChunk {
   Block<T> adjoint[2];          // adjoints of layer outputs (ping-pong), widest x 2C
   Block<T> pre_adjoint;         // adjoint of the pre-activation, widest x 2C
   Block<T> scratch;             // widest x C
+  // fp32 weight gradients through the kernel: the pre-activation adjoint
+  // transposed (2C x widest) and the layer's input activations packed.
+  Block<T> adjoint_transposed, packed_activations;
 };
 
 }  // namespace detail
@@ -257,10 +260,54 @@ void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, const Pass<T>& pass) {
   }
 }
 
+// Whether fp32 backward runs layer l's products through the kernel: its input
+// width must be whole panels (it is the kernel's row count in both), and its
+// output width whole tiles (the weight gradient's column count).
+template <class T>
+bool backward_kernel(const typename Mlp<T>::Layer& layer) {
+  return std::is_same_v<T, float> && dense::panel_rows(layer.in) == layer.in &&
+         layer.out % dense::kColumnMultiple == 0;
+}
+
+// gW = [z_bar | dz_bar] [h | dh]^T over `cols` columns, for a layer whose
+// input activations h are a hidden layer's (ch.post).
+template <class T>
+void hidden_weight_gradient(const typename Mlp<T>::Layer& layer, const Block<T>& h, Chunk<T>& ch,
+                            const BlockMap<T>& pre_adj, int cols, Eigen::Map<RowMatrix<T>>& gW) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (backward_kernel<T>(layer)) {
+      // gW^T (in x out) = [h | dh] (in x cols) [z_bar | dz_bar]^T (cols x out),
+      // and gW^T column-major is gW row-major, its place in grad.
+      dense::pack_transposed(h.data(), layer.in, cols, layer.in, ch.packed_activations.data());
+      BlockMap<T>(ch.adjoint_transposed.data(), cols, layer.out) = pre_adj.transpose();
+      dense::apply(ch.packed_activations.data(), layer.in, cols, cols, nullptr, ch.adjoint_transposed.data(),
+                   cols, layer.out, gW.data(), layer.in, dense::Epilogue::linear);
+      return;
+    }
+  }
+  gW.noalias() = pre_adj * h.leftCols(cols).transpose();
+}
+
+// in_adj = W^T pre_adj: through the kernel with W^T packed, else Eigen.
+template <class T>
+void input_adjoint(const Mlp<T>& net, const typename Mlp<T>::Layer& layer, const PackedWeights<T>& transposed,
+                   const BlockMap<T>& pre_adj, BlockMap<T>& in_adj) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (backward_kernel<T>(layer)) {
+      dense::apply(transposed.data(), layer.in, layer.out, layer.out, nullptr, pre_adj.data(), layer.out,
+                   int(pre_adj.cols()), in_adj.data(), layer.in, dense::Epilogue::linear);
+      return;
+    }
+  }
+  in_adj.noalias() = weights(net, layer).transpose() * pre_adj;
+}
+
 // Parameter gradient of one chunk from the adjoint of the network output,
 // loaded in ch.adjoint[0] (d x C, or d x 2C [a | b] with tangents).
+// transposed: per layer, W^T packed for the kernel where backward_kernel().
 template <class T>
-void backward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent, T* grad) {
+void backward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent, T* grad,
+                    const std::vector<PackedWeights<T>>& transposed) {
   const auto& layers = net.layers();
   const int d = net.config().dim, cols = tangent ? 2 * C : C;
   int cur = 0;  // which adjoint buffer holds the adjoint of layer l's output
@@ -284,13 +331,13 @@ void backward_chunk(const Mlp<T>& net, Chunk<T>& ch, bool tangent, T* grad) {
       gW.noalias() = pre_adj.leftCols(C) * ch.input.transpose();
       if (tangent) gW.leftCols(d).noalias() += pre_adj.rightCols(C) * ch.tangent.leftCols(C).transpose();
     } else {
-      gW.noalias() = pre_adj * ch.post[l - 1].leftCols(cols).transpose();
+      hidden_weight_gradient(layer, ch.post[std::size_t(l) - 1], ch, pre_adj, cols, gW);
     }
     Eigen::Map<ColVector<T>>(grad + layer.bias, layer.out) = pre_adj.leftCols(C).rowwise().sum();
     if (l == 0) break;
 
     BlockMap<T> in_adj(ch.adjoint[1 - cur].data(), layer.in, cols);
-    in_adj.noalias() = weights(net, layer).transpose() * pre_adj;
+    input_adjoint(net, layer, transposed[std::size_t(l)], pre_adj, in_adj);
     if (layer.residual) in_adj += out_adj;
     cur = 1 - cur;
   }
@@ -466,6 +513,15 @@ void Mlp<T>::pack_weights(MlpWorkspace<T>& ws) const {
 }
 
 template <class T>
+void Mlp<T>::pack_transposed_weights(MlpWorkspace<T>& ws) const {
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    if constexpr (std::is_same_v<T, float>)
+      if (backward_kernel<T>(layers_[l]))
+        dense::pack_transposed(params_.data() + layers_[l].weight, layers_[l].in, layers_[l].out,
+                               layers_[l].in, ws.packed_transposed_[l].data());
+}
+
+template <class T>
 void Mlp<T>::pin_weights(MlpWorkspace<T>& ws) const {
   if (ws.layers_ != layers_) throw Error("network: workspace sized for another network shape");
   ws.pinned_ = 0;
@@ -562,9 +618,10 @@ void Mlp<T>::backward(Eigen::Ref<const Matrix> dout, std::span<T> grad,
                       MlpWorkspace<T>& ws) const {
   check_backward(ws, dout.rows(), dout.cols(), grad.size(), false);
   const int d = config_.dim;
+  pack_transposed_weights(ws);
   run_chunks(ws, ws.recorded_batch_, [&](Chunk<T>& ch, int r0, int n, int k) {
     load_columns<T>(dout, r0, n, BlockMap<T>(ch.adjoint[0].data(), d, C));
-    backward_chunk(*this, ch, false, ws.chunk_grads_.col(k).data());
+    backward_chunk(*this, ch, false, ws.chunk_grads_.col(k).data(), ws.packed_transposed_);
   });
   reduce_gradient(ws, ws.recorded_batch_, grad);
 }
@@ -598,11 +655,12 @@ void Mlp<T>::jvp_backward(Eigen::Ref<const Matrix> a, Eigen::Ref<const Matrix> b
   if (b.rows() != a.rows() || b.cols() != a.cols())
     throw Error("network: jvp_backward needs a and b of the same shape");
   const int d = config_.dim;
+  pack_transposed_weights(ws);
   run_chunks(ws, ws.recorded_batch_, [&](Chunk<T>& ch, int r0, int n, int k) {
     BlockMap<T> adj(ch.adjoint[0].data(), d, 2 * C);
     load_columns<T>(a, r0, n, adj.leftCols(C));
     load_columns<T>(b, r0, n, adj.rightCols(C));
-    backward_chunk(*this, ch, true, ws.chunk_grads_.col(k).data());
+    backward_chunk(*this, ch, true, ws.chunk_grads_.col(k).data(), ws.packed_transposed_);
   });
   reduce_gradient(ws, ws.recorded_batch_, grad);
 }
@@ -631,12 +689,19 @@ MlpWorkspace<T>::MlpWorkspace(const Mlp<T>& net, int capacity, int threads)
     for (auto& a : ch.adjoint) a.resize(widest, 2 * C);
     ch.pre_adjoint.resize(widest, 2 * C);
     ch.scratch.resize(widest, C);
+    if constexpr (std::is_same_v<T, float>) {
+      ch.adjoint_transposed.resize(2 * C, widest);
+      ch.packed_activations.resize(widest, 2 * C);
+    }
   }
   chunk_grads_.resize(Eigen::Index(net.num_params()), Eigen::Index(chunks_.size()));
   packed_.resize(layers_.size());
+  packed_transposed_.resize(layers_.size());
   if constexpr (std::is_same_v<T, float>)
-    for (std::size_t l = 0; l < layers_.size(); ++l)
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
       packed_[l].resize(dense::packed_size(layers_[l].out, layers_[l].in));
+      if (backward_kernel<T>(layers_[l])) packed_transposed_[l].resize(dense::packed_size(layers_[l].in, layers_[l].out));
+    }
   time_bias_.resize(layers_.front().out);
   time_features_.resize(cfg.embedding_features());
 }

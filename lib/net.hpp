@@ -186,6 +186,9 @@ private:
   // of every pass (the parameters may have changed since the last), unless
   // ws is pinned to this network.
   void pack_weights(MlpWorkspace<T>& ws) const;
+  // W^T of the layers whose backward products run through the kernel, at
+  // the start of every backward pass.
+  void pack_transposed_weights(MlpWorkspace<T>& ws) const;
   // forward() and evaluate(): the layers over every chunk, keeping act'(z) or not.
   void evaluate_rows(Eigen::Ref<const Matrix> x, Eigen::Ref<const Vector> t, Eigen::Ref<Matrix> out,
                      MlpWorkspace<T>& ws, bool derivatives) const;
@@ -235,6 +238,7 @@ private:
   std::vector<typename Mlp<T>::Layer> layers_;  // the shape this was sized for
   std::vector<detail::NetChunk<T>> chunks_;
   std::vector<PackedWeights<T>> packed_;  // per layer, the panel rows (fp32 only)
+  std::vector<PackedWeights<T>> packed_transposed_;  // per layer, W^T for backward (fp32 only)
   std::uint64_t pinned_ = 0;              // identity() of the network packed_ holds for good
   Eigen::Matrix<T, Eigen::Dynamic, 1> time_bias_;      // W_t e(t) + b of evaluate() at one t
   Eigen::Matrix<T, Eigen::Dynamic, 1> time_features_;  // e(t) there
