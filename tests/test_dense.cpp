@@ -133,3 +133,24 @@ TEST_CASE("a column's result does not depend on its position or the column count
     }
   }
 }
+
+TEST_CASE("pack_transposed packs A^T: backward's W^T and the activations of the weight gradient") {
+  // A is row-major k x rows (lda > rows); the kernel then gives Z = A^T H.
+  const int rows = 2 * dense::kPanelRows, k = 37, lda = rows + 5, cols = 2 * dense::kTileCols;
+  const std::vector<float> A = normals(std::size_t(k) * lda, 8), H = normals(std::size_t(k) * cols, 9);
+  std::vector<float> packed(dense::packed_size(rows, k)), Z(std::size_t(rows) * cols);
+  dense::pack_transposed(A.data(), rows, k, lda, packed.data());
+  dense::apply(packed.data(), rows, k, k, nullptr, H.data(), k, cols, Z.data(), rows, dense::Epilogue::linear);
+  double worst = 0;
+  for (int c = 0; c < cols; ++c)
+    for (int r = 0; r < rows; ++r) {
+      double z = 0, scale = 0;
+      for (int i = 0; i < k; ++i) {
+        const double p = double(A[std::size_t(i) * lda + r]) * H[std::size_t(c) * k + i];
+        z += p;
+        scale += std::abs(p);
+      }
+      worst = std::max(worst, std::abs(Z[std::size_t(c) * rows + r] - z) / ((scale + 1) * k * 0x1p-24));
+    }
+  CHECK(worst < 4);  // the bound of the first test case
+}
