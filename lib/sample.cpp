@@ -1,5 +1,6 @@
 #include "sample.hpp"
 
+#include <array>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -486,14 +487,17 @@ double phi_function(int k, double x) {
   return phi;
 }
 
+// At most 3 x 3 (order 3), on the stack: no allocation per step.
+using SmallMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, 3, 3>;
+using SmallVector = Eigen::Matrix<double, Eigen::Dynamic, 1, 0, 3, 1>;
+
 // UniPC's linear system R rho = b (Zhao et al. 2023, Eq. 8, Algorithms 2-3,
 // with B(h) = e^h - 1, "bh2", in the data-prediction form where hh = -h),
-// for the nodes r_k = (lambda_k - lambda_s0) / h: with 0-based i,
+// for the p nodes r_k = (lambda_k - lambda_s0) / h: with 0-based i,
 // R_ik = r_k^i and b_i = (i + 1)! hh phi_(i+2)(hh) / B(hh).
-std::pair<Eigen::MatrixXd, Eigen::VectorXd> unipc_system(const std::vector<double>& r, double hh) {
-  const int p = static_cast<int>(r.size());
-  Eigen::MatrixXd R(p, p);
-  Eigen::VectorXd b(p);
+std::pair<SmallMatrix, SmallVector> unipc_system(const std::array<double, 3>& r, int p, double hh) {
+  SmallMatrix R(p, p);
+  SmallVector b(p);
   double factorial = 1;  // (i + 1)!
   for (int i = 0; i < p; ++i) {
     for (int k = 0; k < p; ++k) R(i, k) = std::pow(r[static_cast<std::size_t>(k)], i);
@@ -533,12 +537,12 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
         // network is not called again: the next step uses `fresh`, the
         // prediction at the uncorrected point (Zhao et al. 2023, Alg. 2).
         const double h = lam_t - lam[0], phi = std::expm1(-h);
-        std::vector<double> r;
-        for (int k = 1; k < order; ++k) r.push_back((lam[k] - lam[0]) / h);
-        r.push_back(1.0);
-        Eigen::VectorXd rho = Eigen::VectorXd::Constant(1, 0.5);
+        std::array<double, 3> r{};
+        for (int k = 1; k < order; ++k) r[static_cast<std::size_t>(k) - 1] = (lam[k] - lam[0]) / h;
+        r[static_cast<std::size_t>(order) - 1] = 1.0;
+        SmallVector rho = SmallVector::Constant(1, 0.5);
         if (order > 1) {
-          const auto [R, b] = unipc_system(r, -h);
+          const auto [R, b] = unipc_system(r, order, -h);
           rho = R.partialPivLu().solve(b);
         }
         c.x = (sde.std(t) / sde.std(grid[static_cast<std::size_t>(i) - 1])) * x_prev - m * phi * x0[0];
@@ -585,8 +589,9 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
           c.x -= 0.5 * m2 * phi * d0;
         } else if (order == 3 && o.unipc) {  // UniP-3: the system's first two nodes
           const double r2 = (lam[2] - lam[0]) / h;
-          const auto [R, b] = unipc_system({-r0, r2, 1.0}, -h);
-          const Eigen::Vector2d rho = R.topLeftCorner(2, 2).partialPivLu().solve(b.head(2));
+          const auto [R, b] = unipc_system({-r0, r2, 1.0}, 3, -h);
+          const Eigen::Matrix2d R2 = R.topLeftCorner<2, 2>();
+          const Eigen::Vector2d rho = R2.partialPivLu().solve(b.head<2>());
           c.x -= m2 * phi * (rho(0) * d0 + (rho(1) / r2) * (x0[2] - x0[0]));
         } else if (order == 3) {
           const double r1 = (lam[1] - lam[2]) / h;
