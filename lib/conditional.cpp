@@ -24,6 +24,11 @@ ClassGuidedScore::ClassGuidedScore(const GaussianMixture& mixture, const Sde& sd
   if (!(guidance >= 0)) throw Error("--guidance must be non-negative");
 }
 
+RowVector ClassGuidedScore::data_mean() const {
+  const RowVector mixture_mean = full_.data_mean();
+  return mixture_mean + std::min(w_, 1.0) * (component_.data_mean() - mixture_mean);
+}
+
 void ClassGuidedScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
   Matrix s_k(x.rows(), x.cols());
   full_.score(x, t, out);

@@ -29,6 +29,10 @@ public:
   void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                  Matrix& jv) const override;
   const Sde& sde() const override { return full_.sde(); }
+  // Exact at w = 0 (the mixture's mean) and w >= 1 (component k's, the
+  // conditional's at w = 1; stronger guidance only sharpens it), linear in
+  // between: it only centers the prior.
+  RowVector data_mean() const override;
 
 private:
   MixtureScore full_, component_;

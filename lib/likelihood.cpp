@@ -105,6 +105,7 @@ LikelihoodResult log_likelihood(const ScoreModel& model, const Matrix& x,
   result.prior_term.resize(n);
   result.latent.resize(n, d);
   result.nfe.assign(static_cast<std::size_t>(n), 0);
+  const Prior standard_prior(model);
 
   parallel_for(static_cast<std::size_t>(n), kChunkRows, o.threads, [&](std::size_t begin, std::size_t end) {
     const auto rows = static_cast<Eigen::Index>(end - begin);
@@ -120,7 +121,7 @@ LikelihoodResult log_likelihood(const ScoreModel& model, const Matrix& x,
       const double prior = o.exact_prior
                                ? o.exact_prior->log_density(y.row(i).data(), sde.mean_coeff(sde.T),
                                                             sde.std(sde.T))
-                               : sde.prior_log_density(y.row(i).data(), static_cast<int>(d));
+                               : standard_prior.log_density(y.row(i).data());
       result.prior_term(r) = prior;
       result.log_density(r) = prior + y(i, d);
       result.nfe[static_cast<std::size_t>(r)] = stats[static_cast<std::size_t>(i)].nfe;

@@ -34,7 +34,7 @@ struct LikelihoodOptions {
   double eps = 1e-5;
   Divergence divergence = Divergence::exact;
   int probes = 1;  // Hutchinson probes per row, fixed along the path
-  // Prior log-density at T: the SDE's N(0, prior_std^2 I) unless set (the
+  // Prior log-density at T: the SDE's (Prior in score.hpp) unless set (the
   // oracle's exact p_T).
   const GaussianMixture* exact_prior = nullptr;
   std::uint64_t seed = 0;

@@ -125,6 +125,8 @@ Json model_to_json(const Model& model) {
             {"time_frequencies", float_list(model.net.frequencies())},
             {"weights", layer_list(model.net, model.net.params())}};
   if (model.parameterization == Parameterization::scaled) j["sigma_data"] = model.sigma_data;
+  if (model.data_mean.size() > 0)
+    j["data_mean"] = std::vector<double>(model.data_mean.data(), model.data_mean.data() + model.data_mean.size());
   j["ema"] = model.ema ? Json{{"decay", model.ema->decay},
                               {"updates", model.ema->updates},
                               {"weights", layer_list(model.net, model.ema->values)}}
@@ -138,7 +140,7 @@ Json model_to_json(const Model& model) {
 
 Model model_from_json(const Json& j) {
   const std::string what = "model file";
-  json::reject_unknown_fields(j, {"format", "version", "sde", "parameterization", "sigma_data",
+  json::reject_unknown_fields(j, {"format", "version", "sde", "parameterization", "sigma_data", "data_mean",
                                   "architecture", "training", "time_frequencies", "weights", "ema",
                                   "optimizer"},
                               what);
@@ -162,6 +164,12 @@ Model model_from_json(const Json& j) {
       throw Error(fmt::format("sigma_data: must be positive, got {}", model.sigma_data));
   } else if (j.contains("sigma_data")) {
     throw Error("sigma_data: only the scaled parameterization has one");
+  }
+  if (j.contains("data_mean")) {
+    const std::vector<double> mean =
+        json::numbers(json::field(j, "data_mean", what), "data_mean", static_cast<std::size_t>(model.net.config().dim));
+    model.data_mean = Eigen::Map<const RowVector>(mean.data(), static_cast<Eigen::Index>(mean.size()));
+    if (!model.data_mean.allFinite()) throw Error("data_mean: must be finite");
   }
   try {
     model.sde = sde_from_json(json::field(j, "sde", what));
@@ -224,11 +232,14 @@ struct NetScore::Buffers {
 
 NetScore::NetScore(const Model& model, bool use_ema)
     : net_(model.net), parameterization_(model.parameterization), sigma_data_(model.sigma_data),
+      data_mean_(model.data_mean.size() > 0 ? model.data_mean : RowVector::Zero(model.net.config().dim)),
       sde_(model.sde) {
   if (use_ema && model.ema) std::copy(model.ema->values.begin(), model.ema->values.end(), net_.params().begin());
 }
 
 NetScore::~NetScore() = default;
+
+RowVector NetScore::data_mean() const { return data_mean_; }
 
 std::unique_ptr<NetScore::Buffers> NetScore::acquire() const {
   {

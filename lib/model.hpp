@@ -5,6 +5,8 @@
 //    "sde": {...SDE spec...},
 //    "parameterization": "noise" | "scaled",   see below
 //    "sigma_data": number              (scaled only)
+//    "data_mean": [d numbers]          the training data's mean (optional;
+//                                      centers the prior, see Prior)
 //    "architecture": {"dim", "hidden", "activation", "embedding",
 //                     "frequencies", "fourier_scale", "sinusoidal_positions", "residual"},
 //    "training": {settings, "step", "final_loss", "data": {"rows", "hash"}},
@@ -63,6 +65,7 @@ struct Model {
   Net net;                              // raw (last-step) parameters
   Parameterization parameterization = Parameterization::noise;
   double sigma_data = 1;                // data scale of the scaled parameterization
+  RowVector data_mean;                  // of the training data; empty: unknown (zero)
   std::optional<EmaState> ema;          // averaged parameters, used for sampling
   std::optional<OptimizerState> optimizer;
   Json training = Json::object();       // settings, step, final loss, data fingerprint
@@ -95,6 +98,7 @@ public:
   void score_divergence(const Matrix& x, const Vector& t, Matrix& score_out,
                         Vector& divergence) const override;
   const Sde& sde() const override { return sde_; }
+  RowVector data_mean() const override;
   const Net& net() const { return net_; }
 
 private:
@@ -107,6 +111,7 @@ private:
   Net net_;
   Parameterization parameterization_;
   double sigma_data_;
+  RowVector data_mean_;
   Sde sde_;
   mutable std::mutex mutex_;
   mutable std::vector<std::unique_ptr<Buffers>> pool_;

@@ -47,12 +47,13 @@ constexpr std::size_t kChunkRows = 256;
 struct Chunk {
   const ScoreModel& model;
   const SampleRun& run;
+  const Prior prior;
   std::size_t begin, end;  // rows of the result
   Matrix x, score, z;
   std::vector<int> nfe;  // score evaluations per row
 
   Chunk(const ScoreModel& m, const SampleRun& r, std::size_t b, std::size_t e)
-      : model(m), run(r), begin(b), end(e),
+      : model(m), run(r), prior(m), begin(b), end(e),
         x(static_cast<Eigen::Index>(e - b), m.dim()), score(x.rows(), x.cols()),
         z(x.rows(), x.cols()), nfe(e - b, 0) {}
 
@@ -102,7 +103,7 @@ struct Chunk {
       return;
     }
     noise(Purpose::prior, 0);
-    x = model.sde().prior_std() * z;
+    prior.draw(z, x);
   }
   // Tweedie's formula: E[x(0) | x(t)] = (x + s^2 score) / m (exact for the oracle).
   void denoise(double time) {

@@ -1,5 +1,8 @@
 #include "score.hpp"
 
+#include <cmath>
+#include <numbers>
+
 #include <fmt/format.h>
 
 #include "error.hpp"
@@ -16,6 +19,19 @@ void ScoreModel::score_divergence(const Matrix& x, const Vector& t, Matrix& scor
     score_jvp(x, t, basis, score_out, jv);
     divergence += jv.col(j);
   }
+}
+
+Prior::Prior(const ScoreModel& model)
+    : mean_(model.sde().mean_coeff(model.sde().T) * model.data_mean()), std_(model.sde().prior_std()) {}
+
+void Prior::draw(const Matrix& z, Matrix& x) const {
+  x = (std_ * z).rowwise() + mean_;
+}
+
+double Prior::log_density(const double* x) const {
+  const auto d = mean_.size();
+  const double sq = (Eigen::Map<const RowVector>(x, d) - mean_).squaredNorm();
+  return -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi * std_ * std_) - 0.5 * sq / (std_ * std_);
 }
 
 void ScoreModel::score_at_time(const Matrix& x, double t, Matrix& out) const {

@@ -1,7 +1,6 @@
 #include "sde.hpp"
 
 #include <cmath>
-#include <numbers>
 
 #include "error.hpp"
 
@@ -110,13 +109,6 @@ double Sde::time_of_lambda(double lam) const {
 }
 
 double Sde::prior_std() const { return kind == SdeKind::ve ? std(T) : 1.0; }
-
-double Sde::prior_log_density(const double* x, int dim) const {
-  const double var = prior_std() * prior_std();
-  double sq = 0.0;
-  for (int i = 0; i < dim; ++i) sq += x[i] * x[i];
-  return -0.5 * dim * std::log(2.0 * std::numbers::pi * var) - 0.5 * sq / var;
-}
 
 Sde::Step Sde::transition(double t_from, double t_to) const {
   const double r = mean_coeff(t_to) / mean_coeff(t_from);

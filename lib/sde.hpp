@@ -47,9 +47,9 @@ struct Sde {
   double beta(double t) const;
   double beta_integral(double t) const;
 
-  // Prior p_T = N(0, prior_std^2 I): VE s(T), VP and sub-VP 1.
+  // The prior's standard deviation: VE s(T), VP and sub-VP 1 (its mean:
+  // Prior in score.hpp).
   double prior_std() const;
-  double prior_log_density(const double* x, int dim) const;
 
   // One forward step x' = x + F x + G z between two times (F x is the
   // paper's f_i(x), G its G_i; the reverse-diffusion predictor, Eq. 46,

@@ -625,6 +625,27 @@ TEST_CASE("validation messages name the field") {
   CHECK(thirds.weights()[0] + thirds.weights()[1] + thirds.weights()[2] == doctest::Approx(1.0).epsilon(1e-15));
 }
 
+TEST_CASE("the prior: N(m(T) mu, prior_std^2 I), mu the data mean") {
+  for (const sde::Sde& process : {sde::Sde::vp(), sde::Sde::ve(), sde::Sde::subvp()}) {
+    const sde::MixtureScore oracle(aniso2d(), process);
+    const sde::Prior prior(oracle);
+    const RowVector mu = process.mean_coeff(process.T) * oracle.mixture().mean();
+    CHECK((prior.mean() - mu).norm() <= 1e-15 * (1 + mu.norm()));
+    CHECK(prior.std() == process.prior_std());
+    // The density against the closed form, at the mean and one std off it.
+    const double var = prior.std() * prior.std();
+    RowVector x = mu;
+    CHECK(prior.log_density(x.data()) == doctest::Approx(-std::log(2 * std::numbers::pi * var)).epsilon(1e-14));
+    x(1) += prior.std();
+    CHECK(prior.log_density(x.data()) == doctest::Approx(-std::log(2 * std::numbers::pi * var) - 0.5).epsilon(1e-14));
+    Matrix z(2, 2), drawn;
+    z << 0, 0, 1, -2;
+    prior.draw(z, drawn);
+    CHECK(drawn.row(0) == prior.mean());
+    CHECK((drawn.row(1) - prior.mean() - prior.std() * z.row(1)).norm() <= 1e-12 * prior.std());
+  }
+}
+
 TEST_CASE("MixtureScore: per-row t through the SDE's kernel coefficients") {
   for (const sde::Sde& process : {sde::Sde::vp(), sde::Sde::ve(), sde::Sde::subvp()}) {
     const sde::MixtureScore oracle(aniso2d(), process);

@@ -194,10 +194,11 @@ TEST_CASE("trajectories and latents") {
   OdeSampleOptions ode;
   SampleRun plain;
   const SampleResult s = sample_ode(oracle, 50, ode, plain, quiet);
-  Matrix z(50, 2);
+  Matrix z(50, 2), latent;
   for (Eigen::Index i = 0; i < 50; ++i) Stream(0, Purpose::prior, static_cast<std::uint64_t>(i)).normals(z.row(i).data(), 2);
+  Prior(oracle).draw(z, latent);
   SampleRun decode;
-  decode.latent = &z;
+  decode.latent = &latent;
   CHECK(sample_ode(oracle, 50, ode, decode, quiet).x == s.x);
 }
 

@@ -171,9 +171,6 @@ TEST_CASE("prior") {
   CHECK(Sde::vp().prior_std() == 1.0);
   CHECK(Sde::subvp().prior_std() == 1.0);
   CHECK(Sde::ve().prior_std() == doctest::Approx(50.0).epsilon(1e-7));
-  const double x[2] = {0.3, -1.2};
-  CHECK(Sde::vp().prior_log_density(x, 2) ==
-        doctest::Approx(-std::log(2 * std::numbers::pi) - 0.5 * (0.09 + 1.44)).epsilon(1e-14));
 }
 
 TEST_CASE("SDE names") {

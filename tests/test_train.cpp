@@ -182,6 +182,19 @@ TEST_CASE("the model file round-trips exactly and rejects corrupt files") {
   bad = j;
   bad["parameterization"] = "x0";
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("unknown parameterization"), Error);
+
+  // The training data's mean centres the prior; a file without one (older
+  // models) has a zero mean.
+  CHECK(back.data_mean.size() == 0);
+  CHECK(NetScore(back).data_mean() == RowVector::Zero(m.net.config().dim));
+  m.data_mean = RowVector::LinSpaced(m.net.config().dim, -1.5, 0.25);
+  const Model centred = model_from_json(model_to_json(m));
+  CHECK(centred.data_mean == m.data_mean);
+  CHECK(NetScore(centred).data_mean() == m.data_mean);
+  CHECK(Prior(NetScore(centred)).mean() == centred.sde.mean_coeff(centred.sde.T) * m.data_mean);
+  bad = model_to_json(m);
+  bad["data_mean"].erase(0);
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("data_mean: expected"), Error);
 }
 
 TEST_CASE("the network score in both parameterizations: score, JVP and divergence agree") {

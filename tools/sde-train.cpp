@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
     opt.threads = tool.threads();
     sde::Trainer trainer(*model, data, opt);
     model->training["settings"] = sde::train_options_to_json(opt);
+    model->data_mean = data.colwise().mean();
     model->training["data"] = {{"rows", data.rows()},
                                {"fingerprint", fmt::format("{:016x}", sde::data_fingerprint(data))}};
     if (trainer.steps_done() >= steps)
