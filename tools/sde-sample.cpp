@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   g_pc->add_option("--corrector", corrector, "langevin, ald or none")
       ->check(CLI::IsMember({"langevin", "ald", "none"}))
       ->capture_default_str();
-  g_pc->add_option("--snr", pc.snr, "Corrector signal-to-noise ratio")->capture_default_str();
+  g_pc->add_option("--snr", pc.snr, "Corrector signal-to-noise ratio (the paper: 0.16 for VE; smaller widens p_t less)")
+      ->capture_default_str();
   g_pc->add_option("--corrector-steps", pc.corrector_steps, "Corrector steps per predictor step")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
