@@ -399,6 +399,12 @@ SampleResult sample_ode(const ScoreModel& model, std::size_t n, const OdeSampleO
 
 // ---------------------------------------------------------------- fast solvers
 
+int default_fast_steps(bool ddim, const FastOptions& o) {
+  const bool first_order = ddim || (o.order == 1 && !o.unipc);  // UniC adds an order
+  if (first_order) return 200;
+  return o.stochastic ? 100 : 60;
+}
+
 std::vector<double> time_grid(const Sde& sde, const FastOptions& o) {
   const double eps = resolve_eps(sde, o.eps);
   std::vector<double> grid;

@@ -3,7 +3,9 @@
 // indistinguishable from exact draws at the sample sizes used here.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "conditional.hpp"
 #include "error.hpp"
@@ -17,26 +19,39 @@ namespace {
 
 GaussianMixture two_d_mixture() { return testing::anisotropic_2d(); }
 
-// Component weights by mean posterior within 4 SE (binomial sqrt(w(1-w)/N),
-// an upper bound for the posterior average) and mean log-density within 4 SE
-// of a fresh exact sample of the same size (SE of the difference
-// sqrt(2 var/N)).
-void check_indistinguishable(const Matrix& x, const GaussianMixture& mix, const std::string& what) {
-  CAPTURE(what);
-  REQUIRE(x.allFinite());
+// How far a sample set is from exact draws, in standard errors: the worst
+// component weight (mean posterior; binomial SE sqrt(w(1-w)/N), an upper
+// bound for the posterior average) and the mean log-density against a fresh
+// exact sample of the same size (SE of the difference from both sets).
+struct Verdict {
+  double worst_weight_se, log_density_se;
+};
+
+Verdict judge(const Matrix& x, const GaussianMixture& mix) {
   const double N = static_cast<double>(x.rows());
   const MixtureFit fit = fit_to_mixture(x, mix);
+  Verdict v{0, 0};
   for (int k = 0; k < mix.components(); ++k) {
     const double w = mix.weights()[static_cast<std::size_t>(k)];
-    CAPTURE(k);
-    CHECK(std::abs(fit.weights[static_cast<std::size_t>(k)] - w) <= 4 * std::sqrt(w * (1 - w) / N));
+    v.worst_weight_se = std::max(v.worst_weight_se,
+                                 std::abs(fit.weights[static_cast<std::size_t>(k)] - w) / std::sqrt(w * (1 - w) / N));
   }
   Matrix exact(x.rows(), x.cols());
   mix.sample(12345, 0, exact);
   const MixtureFit ref = fit_to_mixture(exact, mix);
   const double se = std::sqrt(fit.log_density_se * fit.log_density_se +
                               ref.log_density_se * ref.log_density_se);
-  CHECK(std::abs(fit.mean_log_density - ref.mean_log_density) <= 4 * se);
+  v.log_density_se = (fit.mean_log_density - ref.mean_log_density) / se;
+  return v;
+}
+
+// Indistinguishable: every weight and the mean log-density within 4 SE.
+void check_indistinguishable(const Matrix& x, const GaussianMixture& mix, const std::string& what) {
+  CAPTURE(what);
+  REQUIRE(x.allFinite());
+  const Verdict v = judge(x, mix);
+  CHECK(v.worst_weight_se <= 4);
+  CHECK(std::abs(v.log_density_se) <= 4);
 }
 
 std::vector<Sde> sdes() { return {Sde::ve(), Sde::vp(), Sde::subvp()}; }
@@ -65,44 +80,52 @@ TEST_CASE("PC samplers with the exact score reproduce the mixture") {
   }
 }
 
-TEST_CASE("probability-flow ODE and fast solvers with the exact score") {
-  const GaussianMixture mix = two_d_mixture();
+// The test at reduced size: every sampler at its defaults, on the
+// 2-D and the 5-D mixture (unequal weights, full covariances, off-centre),
+// under each SDE. bench/ORACLE.md runs the same at 20 000 samples.
+TEST_CASE("every sampler at its defaults with the exact score, in 2-D and 5-D") {
   NoProgress quiet;
   SampleRun run;
   run.threads = 2;
-  for (const Sde& s : sdes()) {
-    const MixtureScore oracle(mix, s);
-    OdeSampleOptions ode;
-    const SampleResult r = sample_ode(oracle, 4000, ode, run, quiet);
-    check_indistinguishable(r.x, mix, "ode dopri5 " + s.name());
-    FastOptions fast;
-    fast.steps = 20;
-    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
-                            "dpm-solver++ 2M " + s.name());
-    fast.order = 3;
-    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
-                            "dpm-solver++ 3M " + s.name());
-    // UniPC at 40 steps: at 20 its order-3 form overshoots on sub-VP
-    // (+12 SE in log p at 20 000 samples; the Karras grid's uneven steps
-    // make the extrapolation coefficients large). At 40 steps order 3 is
-    // within 1.6 SE at 20 000 samples for every SDE (bench/ORACLE.md).
-    fast.unipc = true;
-    fast.steps = 40;
-    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
-                            "unipc 3 " + s.name());
-    fast.order = 2;
-    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
-                            "unipc 2 " + s.name());
-    fast.unipc = false;
-    fast.stochastic = true;
-    fast.steps = 50;
-    check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
-                            "sde-dpm-solver++ 2M " + s.name());
-    fast.stochastic = false;
-    fast.steps = 100;
-    check_indistinguishable(sample_ddim(oracle, 4000, fast, run, quiet).x, mix,
-                            "ddim " + s.name());
+  for (const GaussianMixture& mix : {two_d_mixture(), testing::full_5d()}) {
+    for (const Sde& s : sdes()) {
+      const MixtureScore oracle(mix, s);
+      const std::string where = std::to_string(mix.dim()) + "-D " + s.name();
+      check_indistinguishable(sample_pc(oracle, 4000, PcOptions{}, run, quiet).x, mix, "pc " + where);
+      check_indistinguishable(sample_ode(oracle, 4000, OdeSampleOptions{}, run, quiet).x, mix, "ode " + where);
+      FastOptions ddim;
+      ddim.steps = default_fast_steps(true, ddim);
+      check_indistinguishable(sample_ddim(oracle, 4000, ddim, run, quiet).x, mix, "ddim " + where);
+      for (const bool unipc : {false, true})
+        for (const int order : {2, 3}) {
+          FastOptions fast;
+          fast.unipc = unipc;
+          fast.order = order;
+          fast.steps = default_fast_steps(false, fast);
+          check_indistinguishable(sample_dpm_solver(oracle, 4000, fast, run, quiet).x, mix,
+                                  (unipc ? "unipc " : "dpm-solver++ ") + std::to_string(order) + " " + where);
+        }
+      FastOptions stochastic;
+      stochastic.stochastic = true;
+      stochastic.steps = default_fast_steps(false, stochastic);
+      check_indistinguishable(sample_dpm_solver(oracle, 4000, stochastic, run, quiet).x, mix,
+                              "sde-dpm-solver++ 2M " + where);
+    }
   }
+}
+
+// The check above can fail: at 20 steps DPM-Solver++ 2M is 13 SE low in
+// mean log-density on the 5-D mixture at 20 000 samples (bench/ORACLE.md),
+// so about 13 sqrt(4000 / 20000) = 5.8 SE here.
+TEST_CASE("the oracle check sees the bias of a 20-step solver") {
+  NoProgress quiet;
+  SampleRun run;
+  run.threads = 2;
+  const GaussianMixture mix = testing::full_5d();
+  FastOptions fast;
+  fast.steps = 20;
+  const Verdict v = judge(sample_dpm_solver(MixtureScore(mix, Sde::vp()), 4000, fast, run, quiet).x, mix);
+  CHECK(v.log_density_se < -4);
 }
 
 TEST_CASE("the multistep solvers converge to the probability-flow ODE at their orders") {

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"pc", "ode", "ddim", "dpm-solver", "unipc"}))
       ->capture_default_str();
   app.add_option("--steps", steps,
-                 "Steps (default: pc 1000, ode euler/heun 100, ddim, dpm-solver and unipc 20)")
+                 "Steps (default: pc 1000, ode euler/heun 100, dpm-solver and unipc 60, "
+                 "with --stochastic 100, ddim and dpm-solver --order 1 200)")
       ->check(CLI::PositiveNumber);
   app.add_option("--eps", eps, "Smallest time (default 1e-3 VP/sub-VP, 1e-5 VE)");
   app.add_flag("--no-denoise", no_denoise, "Skip the final Tweedie denoising step");
@@ -106,23 +107,26 @@ int main(int argc, char** argv) {
     pc.eps = ode.eps = fast.eps = eps;
     pc.denoise = ode.denoise = fast.denoise = !no_denoise;
     auto progress = tool.progress("sample", rows);
+    int steps_used = 0;  // the step count the sampler ran with (0: adaptive)
     // One sampler, chosen by the options, for whatever score it is given.
     const sde::Sampler run_sampler = [&](const sde::ScoreModel& score, std::size_t count,
                                          const sde::SampleRun& r) {
       if (sampler == "pc") {
         pc.predictor = sde::parse_predictor(predictor);
         pc.corrector = sde::parse_corrector(corrector);
-        pc.steps = steps > 0 ? steps : 1000;
+        pc.steps = steps_used = steps > 0 ? steps : 1000;
         return sde::sample_pc(score, count, pc, r, *progress);
       }
       if (sampler == "ode") {
         ode.solver = sde::parse_ode_solver(solver);
         ode.steps = steps > 0 ? steps : 100;
+        if (ode.solver != sde::OdeSolver::dopri5) steps_used = ode.steps;
         return sde::sample_ode(score, count, ode, r, *progress);
       }
-      fast.steps = steps > 0 ? steps : 20;
       fast.schedule = sde::parse_schedule(schedule);
       fast.unipc = sampler == "unipc";
+      fast.steps = steps > 0 ? steps : sde::default_fast_steps(sampler == "ddim", fast);
+      steps_used = fast.times.empty() ? fast.steps : static_cast<int>(sde::time_grid(score.sde(), fast).size()) - 1;
       return sampler == "ddim" ? sde::sample_ddim(score, count, fast, r, *progress)
                                : sde::sample_dpm_solver(score, count, fast, r, *progress);
     };
@@ -167,6 +171,7 @@ int main(int argc, char** argv) {
     }
 
     auto& summary = tool.summary();
+    if (steps_used > 0) summary["settings"]["steps"] = steps_used;
     summary["score"] = source.description;
     summary["sde"] = sde::sde_to_json(source.score->sde());
     summary["rows"] = {run.first_row, run.first_row + rows};
