@@ -31,7 +31,7 @@ public:
   const Sde& sde() const override { return full_.sde(); }
   // Exact at w = 0 (the mixture's mean) and w >= 1 (component k's, the
   // conditional's at w = 1; stronger guidance only sharpens it), linear in
-  // between: it only centers the prior.
+  // between: it only centres the prior.
   RowVector data_mean() const override;
 
 private:

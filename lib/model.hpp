@@ -6,7 +6,7 @@
 //    "parameterization": "noise" | "scaled",   see below
 //    "sigma_data": number              (scaled only)
 //    "data_mean": [d numbers]          the training data's mean (optional;
-//                                      centers the prior, see Prior)
+//                                      centres the prior, see Prior)
 //    "architecture": {"dim", "hidden", "activation", "embedding",
 //                     "frequencies", "fourier_scale", "sinusoidal_positions", "residual"},
 //    "training": {settings, "step", "final_loss", "data": {"rows", "hash"}},

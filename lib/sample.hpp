@@ -66,8 +66,9 @@ struct PcOptions {
   // r^2 d / 2 nats in mean log-density for Gaussians. The paper tunes r per
   // setting (its Table 5: 0.16 for VE, 0.01 for VP on CIFAR-10). Here 0.1:
   // with the exact score, 0.16 is 4.2-4.4 SE low in 5-D at 20 000 samples and
-  // 0.1 within 2 SE, and on the trained ring-8 models 0.1 is as close to
-  // exact draws (VP) or closer (VE: 0.966 within 3 std against 0.950).
+  // 0.1 within 2 SE (bench/ORACLE.md). With trained networks it is mixed:
+  // on VP the wider steps' sharpening can offset a network's spread (higher
+  // mean log-density at 0.16), on VE 0.16 has scored worse (bench/SAMPLERS.md).
   double snr = 0.1;
   double eps = -1;            // smallest time; < 0 means the SDE's default
   bool denoise = true;        // final Tweedie step E[x(0) | x(eps)]

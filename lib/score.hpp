@@ -29,14 +29,14 @@ public:
   // The SDE whose marginals p_t this score describes.
   virtual const Sde& sde() const = 0;
   // E[x(0)], the mean of the data this score describes (zero if unknown).
-  // The prior is centered on where it takes x(T) (see Prior).
+  // The prior is centred on where the SDE takes it (see Prior).
   virtual RowVector data_mean() const { return RowVector::Zero(dim()); }
 };
 
 // The prior p_T that samplers start from and the likelihood ends at:
 // N(m(T) mu, prior_std^2 I), mu = the score's data_mean(). x(T) has exactly
 // this mean under every SDE; the paper's N(0, prior_std^2 I) assumes
-// centered data. Under VE, where m(T) = 1, a mixture whose mean sits a few
+// centred data. Under VE, where m(T) = 1, a mixture whose mean sits a few
 // units from the origin (|mu| = 4.2 in data/full5d.json, against
 // sigma_max = 50) otherwise starts the deterministic solvers with an offset
 // that shows in their mode weights (4.8 standard errors at 20 000 samples).

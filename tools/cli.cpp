@@ -103,7 +103,8 @@ ScoreSourceOptions& Tool::add_score_source(bool with_prior) {
   group->require_option(1);
   if (with_prior)
     app_.add_option("--prior", score_source_->prior,
-                    "standard (the SDE's Gaussian prior, centred on the data mean) or exact (the oracle's p_T: only the solver's error is left)")
+                    "standard (the SDE's Gaussian prior, centred on the data mean) or exact "
+                    "(the oracle's p_T: only the solver's error is left)")
         ->check(CLI::IsMember({"standard", "exact"}))
         ->capture_default_str();
   if (!sde_) add_sde();
