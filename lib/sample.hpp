@@ -108,13 +108,15 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
                                const SampleRun& run, Progress& progress);
 
 // The default step count of a fast solver (DDIM when ddim, otherwise
-// DPM-Solver++ or UniPC as options say): the fewest of 20, 30, 40, 50, 60,
-// 80, 100, 150, 200 at which it is indistinguishable from exact draws with
-// the exact score on both test mixtures (data/aniso2d.json, data/full5d.json)
-// under VE, VP and sub-VP at 20 000 samples (bench/ORACLE.md): 200 for the
-// first-order solvers (DDIM, DPM-Solver++ order 1), 100 for the stochastic
-// SDE-DPM-Solver++ 2M, 60 for the rest. At 20 steps they are 4-19 standard
-// errors off there; --steps trades that accuracy for time.
+// DPM-Solver++ or UniPC as options say), chosen so that with the exact score
+// each stays within 3 standard errors of exact draws on both test mixtures
+// (data/aniso2d.json, data/full5d.json) under VE, VP and sub-VP at 20 000
+// samples (bench/ORACLE.md; steps tried: 20, 30, 40, 50, 60, 80, 100, 150,
+// 200). 60 for DPM-Solver++ and UniPC: the second-order ones need 50-60
+// (DPM-Solver++ 2M at 50 is 3.8 SE off), the third-order ones 30-40. 100 for
+// the stochastic 2M (4.5 SE off at 60). 200 for the first-order solvers,
+// DDIM and DPM-Solver++ of order 1 (4.4 SE off at 100, 2.7 at 150). At 20
+// steps they are 4-19 SE off there; --steps trades that accuracy for time.
 int default_fast_steps(bool ddim, const FastOptions& options);
 
 // The decreasing time grid T = t_0 > ... > t_steps = eps of a fast solver.
