@@ -26,7 +26,7 @@ ClassGuidedScore::ClassGuidedScore(const GaussianMixture& mixture, const Sde& sd
 
 RowVector ClassGuidedScore::data_mean() const {
   const RowVector mixture_mean = full_.data_mean();
-  return mixture_mean + std::min(w_, 1.0) * (component_.data_mean() - mixture_mean);
+  return mixture_mean + w_ * (component_.data_mean() - mixture_mean);
 }
 
 void ClassGuidedScore::score(const Matrix& x, const Vector& t, Matrix& out) const {

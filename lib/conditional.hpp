@@ -29,9 +29,9 @@ public:
   void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                  Matrix& jv) const override;
   const Sde& sde() const override { return full_.sde(); }
-  // Exact at w = 0 (the mixture's mean) and w >= 1 (component k's, the
-  // conditional's at w = 1; stronger guidance only sharpens it), linear in
-  // between: it only centres the prior.
+  // mu + w (mu_k - mu): where the guided score vanishes at large t, when
+  // both scores are close to -(x - m mean) / s^2 (the mixture's mean at
+  // w = 0, component k's at w = 1). It centres the prior.
   RowVector data_mean() const override;
 
 private:

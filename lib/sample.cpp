@@ -405,6 +405,15 @@ int default_fast_steps(bool ddim, const FastOptions& o) {
   return o.stochastic ? 100 : 60;
 }
 
+namespace {
+// The options with their step count resolved (0 means the default).
+FastOptions with_steps(const FastOptions& o, bool ddim) {
+  FastOptions resolved = o;
+  if (resolved.steps == 0) resolved.steps = default_fast_steps(ddim, o);
+  return resolved;
+}
+}  // namespace
+
 std::vector<double> time_grid(const Sde& sde, const FastOptions& o) {
   const double eps = resolve_eps(sde, o.eps);
   std::vector<double> grid;
@@ -441,7 +450,7 @@ SampleResult sample_ddim(const ScoreModel& model, std::size_t n, const FastOptio
                          const SampleRun& run, Progress& progress) {
   const Sde& sde = model.sde();
   reject_known(run);
-  const std::vector<double> grid = time_grid(sde, o);
+  const std::vector<double> grid = time_grid(sde, with_steps(o, /*ddim=*/true));
   const int N = static_cast<int>(grid.size()) - 1;
   if (o.eta < 0) throw Error("--eta must be non-negative");
   return run_chunks(model, n, N, run, progress, [&](Chunk& c, const Frames& frames) {
@@ -520,7 +529,7 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
                                const SampleRun& run, Progress& progress) {
   const Sde& sde = model.sde();
   reject_known(run);
-  const std::vector<double> grid = time_grid(sde, o);
+  const std::vector<double> grid = time_grid(sde, with_steps(o, /*ddim=*/false));
   const int N = static_cast<int>(grid.size()) - 1;
   if (o.order < 1 || o.order > 3) throw Error("the multistep order must be 1, 2 or 3");
   if (o.stochastic && o.order > 2) throw Error("the stochastic DPM-Solver++ has --order 1 or 2");

@@ -83,7 +83,7 @@ struct OdeSampleOptions {
 };
 
 struct FastOptions {
-  int steps = 60;     // see default_fast_steps
+  int steps = 0;      // 0: default_fast_steps
   int order = 2;      // DPM-Solver++ multistep order (1, 2 or 3; 1 or 2 stochastic)
   bool stochastic = false;  // SDE-DPM-Solver++: fresh noise each step, which
                             // contracts score errors as the PC sampler does
@@ -108,15 +108,19 @@ SampleResult sample_dpm_solver(const ScoreModel& model, std::size_t n, const Fas
                                const SampleRun& run, Progress& progress);
 
 // The default step count of a fast solver (DDIM when ddim, otherwise
-// DPM-Solver++ or UniPC as options say), chosen so that with the exact score
-// each stays within 3 standard errors of exact draws on both test mixtures
-// (data/aniso2d.json, data/full5d.json) under VE, VP and sub-VP at 20 000
-// samples (bench/ORACLE.md; steps tried: 20, 30, 40, 50, 60, 80, 100, 150,
-// 200). 60 for DPM-Solver++ and UniPC: the second-order ones need 50-60
-// (DPM-Solver++ 2M at 50 is 3.8 SE off), the third-order ones 30-40. 100 for
-// the stochastic 2M (4.5 SE off at 60). 200 for the first-order solvers,
-// DDIM and DPM-Solver++ of order 1 (4.4 SE off at 100, 2.7 at 150). At 20
-// steps they are 4-19 SE off there; --steps trades that accuracy for time.
+// DPM-Solver++ or UniPC as options say). Chosen on the exact score of both
+// test mixtures (data/aniso2d.json, data/full5d.json) under VE, VP and
+// sub-VP at 20 000 samples, trying 20, 30, 40, 50, 60, 80, 100, 150 and 200
+// steps (the session scans; bench/ORACLE.md has the defaults and 20-40):
+//   60 for DPM-Solver++ and UniPC: the second-order ones need 50-60 to stay
+//      within 3 SE in mean log-density (DPM-Solver++ 2M at 50: 3.8 SE off),
+//      the third-order ones 30-40;
+//   100 for the stochastic 2M (4.5 SE off at 60);
+//   200 for the first-order solvers, DDIM and DPM-Solver++ of order 1
+//      (4.4 SE off at 100, 2.7 at 150, 1.9 at 200).
+// Not the stochastic order 1 (= DDIM with eta = 1): it is biased towards the
+// modes at any practical step count (+7 SE at 200 steps in 5-D, +3 at 1000).
+// At 20 steps the solvers are up to 19 SE off; --steps trades accuracy for time.
 int default_fast_steps(bool ddim, const FastOptions& options);
 
 // The decreasing time grid T = t_0 > ... > t_steps = eps of a fast solver.

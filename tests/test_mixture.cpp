@@ -626,8 +626,15 @@ TEST_CASE("validation messages name the field") {
 }
 
 TEST_CASE("the prior: N(m(T) mu, prior_std^2 I), mu the data mean") {
+  // aniso2d moved to x_1 = 200, so that the mean of p_T, m(T) (200, 0), is
+  // many SE from the origin under every SDE (VE: SE 50 / sqrt(20000) = 0.35;
+  // VP: m(T) = 0.0066, 200 m(T) = 1.3 against SE 0.007).
+  const GaussianMixture base = aniso2d();
+  std::vector<Matrix> covariances;
+  for (int k = 0; k < base.components(); ++k) covariances.push_back(base.covariance(k));
+  const GaussianMixture far(base.weights(), base.means().rowwise() + RowVector{{200.0, 0.0}}, covariances);
   for (const sde::Sde& process : {sde::Sde::vp(), sde::Sde::ve(), sde::Sde::subvp()}) {
-    const sde::MixtureScore oracle(aniso2d(), process);
+    const sde::MixtureScore oracle(far, process);
     const sde::Prior prior(oracle);
     const RowVector mu = process.mean_coeff(process.T) * oracle.mixture().mean();
     CHECK((prior.mean() - mu).norm() <= 1e-15 * (1 + mu.norm()));
@@ -638,6 +645,12 @@ TEST_CASE("the prior: N(m(T) mu, prior_std^2 I), mu the data mean") {
     CHECK(prior.log_density(x.data()) == doctest::Approx(-std::log(2 * std::numbers::pi * var)).epsilon(1e-14));
     x(1) += prior.std();
     CHECK(prior.log_density(x.data()) == doctest::Approx(-std::log(2 * std::numbers::pi * var) - 0.5).epsilon(1e-14));
+    // The mean of exact draws of p_T, within 4 SE of each coordinate.
+    Matrix xt(20000, 2);
+    oracle.mixture().sample(3, 0, xt, nullptr, process.mean_coeff(process.T), process.std(process.T));
+    const RowVector drawn_mean = xt.colwise().mean();
+    for (Eigen::Index j = 0; j < 2; ++j)
+      CHECK(std::abs(drawn_mean(j) - prior.mean()(j)) <= 4 * prior.std() / std::sqrt(20000.0));
     Matrix z(2, 2), drawn;
     z << 0, 0, 1, -2;
     prior.draw(z, drawn);

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       fast.schedule = sde::parse_schedule(schedule);
       fast.unipc = sampler == "unipc";
       fast.steps = steps > 0 ? steps : sde::default_fast_steps(sampler == "ddim", fast);
-      steps_used = fast.times.empty() ? fast.steps : static_cast<int>(sde::time_grid(score.sde(), fast).size()) - 1;
+      steps_used = static_cast<int>(sde::time_grid(score.sde(), fast).size()) - 1;  // or --times
       return sampler == "ddim" ? sde::sample_ddim(score, count, fast, r, *progress)
                                : sde::sample_dpm_solver(score, count, fast, r, *progress);
     };
