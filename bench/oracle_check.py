@@ -29,21 +29,21 @@ import time
 # What the rows show, measured separately (20 000 samples, seed 7).
 NOTES = """## Reading the table
 
-- **Defaults.** The first rows of each block run every sampler at its defaults; they are
-  the issue's test. Since session 4 the defaults are: PC corrector snr 0.1, the prior
-  N(m(T) mu, s_T^2 I) centred on the data mean, and the fast solvers' step counts of
-  `default_fast_steps` (lib/sample.hpp: DPM-Solver++ and UniPC 60, the stochastic 2M 100,
-  DDIM 200).
+- **Defaults.** The first rows of each block run every sampler at its defaults: PC
+  corrector snr 0.1, the prior N(m(T) mu, s_T^2 I) centred on the data mean, and the fast
+  solvers' step counts of `default_fast_steps` (lib/sample.hpp: DPM-Solver++ and UniPC 60,
+  the stochastic 2M 100, DDIM 200).
 - **PC at the paper's snr 0.16 (-4.2 to -4.4 SE in 5-D).** The Langevin corrector is
   unadjusted: its stationary law is wider than p_t by about r^2 d / 2 nats in mean
-  log-density for a Gaussian (-0.064 at r = 0.16 in 5-D, 5.6 SE of this table). At 0.1 the
+  log-density for a Gaussian (-0.064 at r = 0.16 in 5-D, about 4 of this table's SE of the
+  difference, which counts the exact sample's noise too). At 0.1 the
   widening is 2.6 times smaller; `--corrector none` and snr 0.05 sit at the exact value.
 - **The prior.** The paper's N(0, sigma_max^2 I) ignores the data mean (|mean| = 4.2 in
   full5d, 0.08 sigma_max under VE); deterministic solvers carried that offset into the mode
   weights (4.8 SE under VE before the prior was centred). The `exact prior` rows start from
   exact draws of p_T and show what the solver alone does.
 - **20 steps.** DDIM and DPM-Solver++ 2M at 20 steps are 7-19 SE off in log p (0.05-0.3
-  nats); the third-order solvers -9 to +13 SE, their sign depending on mixture and SDE
+  nats); the third-order solvers -13 to +13 SE, their sign depending on mixture and SDE
   (on the Karras grid's uneven steps the extrapolation overshoots or undershoots). The
   sharp components (smallest std 0.18 in aniso2d) need the steps. UniPC-3 needs 30 steps
   (31 NFE) to pass everywhere, DPM-Solver++ 3M 40, the second-order solvers 50-60.
@@ -148,7 +148,8 @@ def main():
         sec = f"{r[9]:.1f}" if len(r) > 9 else ""
         nfe = f"{nfe:.0f}" if isinstance(nfe, (int, float)) else nfe
         ed = ed if isinstance(ed, str) else f"{ed:.5f}"
-        lines.append(f"| {mixture} | {sde} | {name} | {nfe} | {lp:.4f} | {worst:.1f} | {dlogp:+.1f} | {ed} | {ok} | {sec} |")
+        lines.append(f"| {mixture} | {sde} | {name} | {nfe} | {lp:.4f} | {worst:.1f} | {dlogp:+.1f} | {ed} | {ok} "
+                     f"| {sec} |")
     lines += ["", NOTES]
     open(os.path.join(ROOT, "bench", "ORACLE.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))

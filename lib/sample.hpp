@@ -66,9 +66,10 @@ struct PcOptions {
   // r^2 d / 2 nats in mean log-density for Gaussians. The paper tunes r per
   // setting (its Table 5: 0.16 for VE, 0.01 for VP on CIFAR-10). Here 0.1:
   // with the exact score, 0.16 is 4.2-4.4 SE low in 5-D at 20 000 samples and
-  // 0.1 within 2 SE (bench/ORACLE.md). With trained networks it is mixed:
-  // on VP the wider steps' sharpening can offset a network's spread (higher
-  // mean log-density at 0.16), on VE 0.16 has scored worse (bench/SAMPLERS.md).
+  // 0.1 within 2 SE (bench/ORACLE.md). With trained networks it is mixed
+  // (bench/SAMPLERS.md): 0.16's sharpening offsets a network's spread in mean
+  // log-density on VP and VE, but gives worse mode weights and energy
+  // distance on VE and fewer samples within 3 std on sub-VP.
   double snr = 0.1;
   double eps = -1;            // smallest time; < 0 means the SDE's default
   bool denoise = true;        // final Tweedie step E[x(0) | x(eps)]

@@ -29,11 +29,13 @@ done
 
 # Default step counts (lib/sample.hpp, default_fast_steps), as the summary
 # reports them: one score evaluation per step plus the final denoising.
-for case in "ddim=200" "dpm-solver=60" "unipc=60" "dpm-solver --stochastic=100" "dpm-solver --order 1=200" "unipc --order 1=60"; do
+for case in "ddim=200" "dpm-solver=60" "unipc=60" "dpm-solver --stochastic=100" \
+    "dpm-solver --order 1=200" "unipc --order 1=60"; do
   args=${case%=*}; want=${case#*=}
   check "default steps: $args" sde-sample --mixture "$RING" -n 20 --sampler $args -o d.npy --summary d.json
   py "default steps: $args runs $want" "
-s = json.load(open('d.json')); assert s['settings']['steps'] == $want and s['nfe_mean'] == $want + 1, (s['settings']['steps'], s['nfe_mean'])
+s = json.load(open('d.json')); steps = s['settings']['steps']
+assert steps == $want and s['nfe_mean'] == $want + 1, (steps, s['nfe_mean'])
 "
 done
 
