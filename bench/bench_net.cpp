@@ -246,7 +246,7 @@ void BM_JvpBackward(benchmark::State& state) {
 void BM_AdamEma(benchmark::State& state) {
   Setup s(1);
   sde::Adam adam(s.net.num_params());
-  sde::Ema ema(s.net.params(), 0.999);
+  sde::Ema ema(s.net.params(), sde::EmaConfig{0.999, 0});
   const Stopwatch loop;
   for (auto _ : state) {
     adam.step(s.net.params(), s.grad);
@@ -265,7 +265,7 @@ void BM_TrainStep(benchmark::State& state) {
   Setup s(threads);
   const sde::Sde sde = sde::Sde::vp();
   sde::Adam adam(s.net.num_params());
-  sde::Ema ema(s.net.params(), 0.999);
+  sde::Ema ema(s.net.params(), sde::EmaConfig{0.999, 0});
   sde::Net::Matrix z(kBatch, 2);
   std::uint64_t step = 0;
   auto draw = [&](std::size_t begin, std::size_t end) {

@@ -173,10 +173,10 @@ def ours(r, cfg, work, first, fast, mixture):
     None to choose among FAST_CANDIDATES (first repeat)."""
     m = {}
     model = work / 'model.json'
-    s = r.tool('sde-train', work / 'train.npy', '--steps', cfg['train_steps'], '--threads', THREADS,
+    s = r.tool('sde-train', work / 'train.npy', '--recipe', 'reference', '--steps', cfg['train_steps'], '--threads', THREADS,
                '--seed', 0, '-o', model, summary=work / 'train_t2.json')
     m['train_sps'] = s['steps_per_second']
-    s = r.tool('sde-train', work / 'train.npy', '--steps', cfg['train_steps'], '--threads', 1,
+    s = r.tool('sde-train', work / 'train.npy', '--recipe', 'reference', '--steps', cfg['train_steps'], '--threads', 1,
                '--seed', 0, '-o', work / 'model_t1.json', summary=work / 'train_t1.json')
     m['train_sps_t1'] = s['steps_per_second']
     if first:
@@ -289,7 +289,7 @@ def scaling(r, sc, work):
     for w in sc['widths']:
         hidden = f'{w},{w},{w}'
         m = work / f'model_w{w}.json'
-        s = r.tool('sde-train', work / 'train.npy', '--steps', sc['train_steps'], '--hidden', hidden,
+        s = r.tool('sde-train', work / 'train.npy', '--recipe', 'reference', '--steps', sc['train_steps'], '--hidden', hidden,
                    *common, '-o', m, summary=work / 'scaling.json')
         sps = s['steps_per_second']
         s = r.tool('sde-sample', '--model', m, *common, '-n', sc['n'], '--steps', sc['pc_steps'],
@@ -305,7 +305,7 @@ def scaling(r, sc, work):
         spec.write_text(json.dumps({'weights': [0.125] * 8, 'means': mu.tolist(), 'stds': [0.3] * 8}))
         r.tool('sde-perturb', '--mixture', spec, '-n', 20 * sc['n'], '--seed', 1, '-o', data)
         r.tool('sde-perturb', '--mixture', spec, '-n', sc['n_lik'], '--seed', 4, '-o', work / 'points_d.npy')
-        s = r.tool('sde-train', data, '--steps', sc['train_steps'], *common, '-o', m, summary=work / 'scaling.json')
+        s = r.tool('sde-train', data, '--recipe', 'reference', '--steps', sc['train_steps'], *common, '-o', m, summary=work / 'scaling.json')
         row = {'d': d, 'train_sps': s['steps_per_second']}
         for name, tool, args, n in [('pc', 'sde-sample', ['-n', sc['n'], '--steps', sc['pc_steps']], sc['n']),
                                     ('ode', 'sde-sample', ['-n', sc['n'], '--sampler', 'ode'], sc['n']),
@@ -440,7 +440,7 @@ def samplers(r, size, work, mixture, sources, log):
             if source == 'model':
                 model = work / f'model_{sde}.json'
                 log(f'samplers: training the {sde} model')
-                s = r.tool('sde-train', data, '--sde', sde, '--steps', size['train_steps'], '--seed', SEEDS['train'],
+                s = r.tool('sde-train', data, '--recipe', 'reference', '--sde', sde, '--steps', size['train_steps'], '--seed', SEEDS['train'],
                            '--threads', THREADS, '-o', model, summary=work / 'train.json')
                 res['train'][sde] = {'seconds': s['seconds'], 'steps_per_second': s['steps_per_second'],
                                      'final_loss': s['final_loss'], 'parameterization': s.get('parameterization')}

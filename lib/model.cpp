@@ -97,22 +97,47 @@ NetConfig architecture_from_json(const Json& j) {
 
 }  // namespace
 
-std::string to_string(Parameterization p) { return p == Parameterization::noise ? "noise" : "scaled"; }
+namespace {
+constexpr std::pair<Parameterization, const char*> kParameterizations[] = {
+    {Parameterization::noise, "noise"}, {Parameterization::scaled, "scaled"}, {Parameterization::edm, "edm"}};
+}  // namespace
 
-Parameterization parse_parameterization(const std::string& name) {
-  for (auto p : {Parameterization::noise, Parameterization::scaled})
-    if (name == to_string(p)) return p;
-  throw Error(fmt::format("unknown parameterization '{}' (noise, scaled)", name));
+std::string to_string(Parameterization p) {
+  for (const auto& [value, name] : kParameterizations)
+    if (value == p) return name;
+  return "?";
 }
 
-Parameterization default_parameterization(const Sde& sde) {
+Parameterization parse_parameterization(const std::string& name) {
+  for (const auto& [value, known] : kParameterizations)
+    if (name == known) return value;
+  throw Error(fmt::format("unknown parameterization '{}' (noise, scaled, edm)", name));
+}
+
+Parameterization reference_parameterization(const Sde& sde) {
   return sde.kind == SdeKind::ve ? Parameterization::scaled : Parameterization::noise;
 }
 
-double input_scale(Parameterization p, double sigma_data, const Sde& sde, double t) {
-  if (p == Parameterization::noise) return 1.0;
+double default_input_gain(const NetConfig& net) { return std::sqrt(double(net.frequencies) / net.dim); }
+
+ScoreCoefficients score_coefficients(Parameterization p, double sigma_data, double input_gain, const Sde& sde,
+                                     double t) {
   const double m = sde.mean_coeff(t), s = sde.std(t);
-  return 1.0 / std::sqrt(m * m * sigma_data * sigma_data + s * s);
+  switch (p) {
+    case Parameterization::noise: return {1.0, t, 0.0, -1.0 / s, 0.0};
+    case Parameterization::scaled:
+      return {1.0 / std::sqrt(m * m * sigma_data * sigma_data + s * s), t, 0.0, -1.0 / s, 0.0};
+    case Parameterization::edm: {
+      // In x~ = x/m at sigma = s/m: D = mu + c_skip (x~ - mu) + c_out F, and
+      // score = (m D - x)/s^2 = (c_skip - 1)(x - m mu)/s^2 + m c_out F / s^2,
+      // where (c_skip - 1)/s^2 = -1/(m^2 (sigma^2 + sigma_d^2)) = -1/(s^2 + m^2 sigma_d^2)
+      // and m c_out/s^2 = m sigma_d / (s sqrt(s^2 + m^2 sigma_d^2)), written without
+      // dividing by s^2 so that nothing cancels at small s.
+      const double sd = sigma_data, total = std::sqrt(s * s + m * m * sd * sd);
+      return {input_gain / total, std::log(s / m) / 4, -1.0 / (total * total), m * sd / (s * total), m};
+    }
+  }
+  return {};
 }
 
 Json model_to_json(const Model& model) {
@@ -124,7 +149,8 @@ Json model_to_json(const Model& model) {
             {"training", model.training},
             {"time_frequencies", float_list(model.net.frequencies())},
             {"weights", layer_list(model.net, model.net.params())}};
-  if (model.parameterization == Parameterization::scaled) j["sigma_data"] = model.sigma_data;
+  if (model.parameterization != Parameterization::noise) j["sigma_data"] = model.sigma_data;
+  if (model.parameterization == Parameterization::edm) j["input_gain"] = model.input_gain;
   if (model.data_mean.size() > 0)
     j["data_mean"] = std::vector<double>(model.data_mean.data(), model.data_mean.data() + model.data_mean.size());
   j["ema"] = model.ema ? Json{{"decay", model.ema->decay},
@@ -140,7 +166,7 @@ Json model_to_json(const Model& model) {
 
 Model model_from_json(const Json& j) {
   const std::string what = "model file";
-  json::reject_unknown_fields(j, {"format", "version", "sde", "parameterization", "sigma_data", "data_mean",
+  json::reject_unknown_fields(j, {"format", "version", "sde", "parameterization", "sigma_data", "input_gain", "data_mean",
                                   "architecture", "training", "time_frequencies", "weights", "ema",
                                   "optimizer"},
                               what);
@@ -158,12 +184,19 @@ Model model_from_json(const Json& j) {
   } catch (const Error& e) {
     throw Error("parameterization: " + std::string(e.what()));
   }
-  if (model.parameterization == Parameterization::scaled) {
+  if (model.parameterization != Parameterization::noise) {
     model.sigma_data = json::number(json::field(j, "sigma_data", what), "sigma_data");
     if (!(model.sigma_data > 0) || !std::isfinite(model.sigma_data))
       throw Error(fmt::format("sigma_data: must be positive, got {}", model.sigma_data));
   } else if (j.contains("sigma_data")) {
-    throw Error("sigma_data: only the scaled parameterization has one");
+    throw Error("sigma_data: the noise parameterization has none");
+  }
+  if (model.parameterization == Parameterization::edm) {
+    model.input_gain = json::number(json::field(j, "input_gain", what), "input_gain");
+    if (!(model.input_gain > 0) || !std::isfinite(model.input_gain))
+      throw Error(fmt::format("input_gain: must be positive, got {}", model.input_gain));
+  } else if (j.contains("input_gain")) {
+    throw Error("input_gain: only the edm parameterization has one");
   }
   if (j.contains("data_mean")) {
     const std::vector<double> mean =
@@ -224,14 +257,15 @@ struct NetScore::Buffers {
   NetWorkspace workspace;
   Net::Matrix x, out, v, jv;
   Net::Vector t, div;
-  Vector scale;    // per row: the network's input is x times this
-  Vector inv_std;  // per row: -1 / s(t); the score is out times this
+  Matrix centred;           // x - centre mu, per row
+  Vector scale, skip, out_scale;  // per row: ScoreCoefficients in, skip, out
   // net_ never changes after construction: its weights are packed once.
   explicit Buffers(const Net& net) : workspace(net, kChunkRows) { net.pin_weights(workspace); }
 };
 
 NetScore::NetScore(const Model& model, bool use_ema)
     : net_(model.net), parameterization_(model.parameterization), sigma_data_(model.sigma_data),
+      input_gain_(model.input_gain),
       data_mean_(model.data_mean.size() > 0 ? model.data_mean : RowVector::Zero(model.net.config().dim)),
       sde_(model.sde) {
   if (use_ema && model.ema) std::copy(model.ema->values.begin(), model.ema->values.end(), net_.params().begin());
@@ -260,37 +294,52 @@ void NetScore::release(std::unique_ptr<Buffers> b) const {
 
 void NetScore::load(Buffers& b, const Matrix& x, const Vector& t) const {
   // Times come in runs of equal values (solver stages share them), so the
-  // factors are recomputed only when t changes.
-  b.scale.resize(t.size());
-  b.inv_std.resize(t.size());
-  for (Eigen::Index i = 0; i < t.size(); ++i) {
-    const bool same = i > 0 && t(i) == t(i - 1);
-    b.scale(i) = same ? b.scale(i - 1) : input_scale(parameterization_, sigma_data_, sde_, t(i));
-    b.inv_std(i) = same ? b.inv_std(i - 1) : -1.0 / sde_.std(t(i));
+  // coefficients are recomputed only when t changes.
+  const Eigen::Index n = t.size();
+  b.scale.resize(n);
+  b.skip.resize(n);
+  b.out_scale.resize(n);
+  b.t.resize(n);
+  b.centred.resize(x.rows(), x.cols());
+  ScoreCoefficients c{};
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (i == 0 || t(i) != t(i - 1)) c = score_coefficients(parameterization_, sigma_data_, input_gain_, sde_, t(i));
+    b.scale(i) = c.in;
+    b.skip(i) = c.skip;
+    b.out_scale(i) = c.out;
+    b.t(i) = static_cast<float>(c.time);
+    b.centred.row(i) = x.row(i) - c.centre * data_mean_;
   }
-  b.x = (b.scale.asDiagonal() * x).cast<float>();
-  b.t = t.cast<float>();
+  b.x = (b.scale.asDiagonal() * b.centred).cast<float>();
   b.out.resize(x.rows(), x.cols());
+}
+
+// score = skip (x - centre mu) + out F, row by row.
+void NetScore::finish(const Buffers& b, Matrix& score_out) const {
+  score_out = b.skip.asDiagonal() * b.centred + b.out_scale.asDiagonal() * b.out.cast<double>();
 }
 
 void NetScore::score(const Matrix& x, const Vector& t, Matrix& out) const {
   std::unique_ptr<Buffers> b = acquire();
   load(*b, x, t);
   net_.evaluate(b->x, b->t, b->out, b->workspace);
-  out = b->inv_std.asDiagonal() * b->out.cast<double>();
+  finish(*b, out);
   release(std::move(b));
 }
 
 void NetScore::score_at_time(const Matrix& x, double t, Matrix& out) const {
   std::unique_ptr<Buffers> b = acquire();
-  b->x = (input_scale(parameterization_, sigma_data_, sde_, t) * x).cast<float>();
+  const ScoreCoefficients c = score_coefficients(parameterization_, sigma_data_, input_gain_, sde_, t);
+  b->centred = x.rowwise() - c.centre * data_mean_;
+  b->x = (c.in * b->centred).cast<float>();
   b->out.resize(x.rows(), x.cols());
-  net_.evaluate(b->x, static_cast<float>(t), b->out, b->workspace);
-  out = (-1.0 / sde_.std(t)) * b->out.cast<double>();
+  net_.evaluate(b->x, static_cast<float>(c.time), b->out, b->workspace);
+  out = c.skip * b->centred + c.out * b->out.cast<double>();
   release(std::move(b));
 }
 
-// The network's derivatives are taken in its own input, x times the scale.
+// The network's derivatives are taken in its own input u = in (x - centre mu),
+// so J_score v = skip v + out in J_F v.
 void NetScore::score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                          Matrix& jv) const {
   std::unique_ptr<Buffers> b = acquire();
@@ -298,8 +347,8 @@ void NetScore::score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matr
   b->v = v.cast<float>();
   b->jv.resize(x.rows(), x.cols());
   net_.jvp(b->x, b->t, b->v, b->out, b->jv, b->workspace);
-  score_out = b->inv_std.asDiagonal() * b->out.cast<double>();
-  jv = (b->inv_std.cwiseProduct(b->scale)).asDiagonal() * b->jv.cast<double>();
+  finish(*b, score_out);
+  jv = b->skip.asDiagonal() * v + (b->out_scale.cwiseProduct(b->scale)).asDiagonal() * b->jv.cast<double>();
   release(std::move(b));
 }
 
@@ -309,8 +358,9 @@ void NetScore::score_divergence(const Matrix& x, const Vector& t, Matrix& score_
   load(*b, x, t);
   b->div.resize(x.rows());
   net_.divergence(b->x, b->t, b->out, b->div, b->workspace);
-  score_out = b->inv_std.asDiagonal() * b->out.cast<double>();
-  divergence = b->inv_std.cwiseProduct(b->scale).cwiseProduct(b->div.cast<double>());
+  finish(*b, score_out);
+  divergence = double(x.cols()) * b->skip +
+               b->out_scale.cwiseProduct(b->scale).cwiseProduct(b->div.cast<double>());
   release(std::move(b));
 }
 

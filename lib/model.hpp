@@ -3,8 +3,9 @@
 // Model file: one JSON document, readable with json.load + numpy:
 //   {"format": "sde-tools-model", "version": 1,
 //    "sde": {...SDE spec...},
-//    "parameterization": "noise" | "scaled",   see below
-//    "sigma_data": number              (scaled only)
+//    "parameterization": "noise" | "scaled" | "edm",   see below
+//    "sigma_data": number              (scaled and edm)
+//    "input_gain": number              (edm)
 //    "data_mean": [d numbers]          the training data's mean (optional;
 //                                      centres the prior, see Prior)
 //    "architecture": {"dim", "hidden", "activation", "embedding",
@@ -17,9 +18,26 @@
 // Numbers are float32 values written with the fewest digits that read back to
 // the same float, so a checkpoint resumes training bit for bit.
 //
-// Parameterizations (all predict the noise; the score is -eps_hat / s(t)):
-//   noise   eps_hat = net(x, t)                 the paper's code and the peer's
-//   scaled  eps_hat = net(x / r(t), t),  r(t) = sqrt(m(t)^2 sigma_data^2 + s(t)^2)
+// Parameterizations. Every one reads the network's output F as a score
+//   score(x, t) = skip(t) (x - centre(t)) + out(t) F(in(t) (x - centre(t)), tau(t))
+// (ScoreCoefficients below), so training, sampling and the likelihood share
+// one chain rule:
+//   noise   F predicts the noise: score = -F(x, t) / s(t)    the paper's code and the peer's
+//   scaled  the same with input x / r(t), r(t) = sqrt(m(t)^2 sigma_data^2 + s(t)^2)
+//   edm     EDM's preconditioned denoiser (Karras et al. 2022) in the space
+//           x~ = x / m(t) with noise level sigma = s(t) / m(t), centred on
+//           the data mean mu:
+//             D(x~) = mu + c_skip (x~ - mu) + c_out F(c_in (x~ - mu), ln(sigma) / 4)
+//           and score = (m D - x) / s^2 (Tweedie). With F = 0 this is the exact
+//           score of N(mu, sigma_data^2 I), so F only learns what a Gaussian of the
+//           data's mean and scale does not explain, and at every sigma its
+//           target has unit scale. Its input is c_in (x~ - mu) times
+//           input_gain = sqrt(nf / d) (default_input_gain): at unit scale the d
+//           coordinates reach the first layer ~sqrt(nf / d) times weaker than
+//           the 2 nf time features, the SiLU units stay in their near-linear
+//           range, and since F's target has no linear part (the Gaussian
+//           explains that) training sits on a plateau with F = 0: the score
+//           errors of ~1 at t < 0.4 of a first attempt.
 // r(t) is the RMS of x(t) for data of RMS sigma_data (EDM's c_in), so the
 // scaled network sees its input at unit scale at every t. This matters for
 // VE, where x(t) reaches +-3 sigma_max = +-150: a sampler integrates the
@@ -27,7 +45,6 @@
 // sigma moves a sample by about 2 delta sigma, and a network fed raw inputs of
 // +-150 cannot hold eps_hat to the ~1e-3 that sigma = 50 needs; the samples
 // then pick their modes with the wrong weights (the peer's VE collapse).
-// "scaled" is the default for VE; VP and sub-VP keep the reference "noise".
 #pragma once
 #include <memory>
 #include <mutex>
@@ -41,13 +58,21 @@
 
 namespace sde {
 
-enum class Parameterization { noise, scaled };
+enum class Parameterization { noise, scaled, edm };
 std::string to_string(Parameterization p);
 Parameterization parse_parameterization(const std::string& name);  // throws sde::Error
-// "scaled" for VE, the reference "noise" for VP and sub-VP (see above).
-Parameterization default_parameterization(const Sde& sde);
-// The factor the network's input x(t) is multiplied by at time t: 1 / r(t), or 1.
-double input_scale(Parameterization p, double sigma_data, const Sde& sde, double t);
+// The reference recipe's: "scaled" for VE, "noise" for VP and sub-VP (see above).
+Parameterization reference_parameterization(const Sde& sde);
+
+// The chain rule from the network's output to the score at one time (see
+// above): score = skip (x - centre mu) + out F(in (x - centre mu), time).
+struct ScoreCoefficients {
+  double in, time, skip, out, centre;
+};
+// sqrt(nf / d): the d input coordinates as strong as the 2 nf time features.
+double default_input_gain(const NetConfig& net);
+ScoreCoefficients score_coefficients(Parameterization p, double sigma_data, double input_gain, const Sde& sde,
+                                     double t);
 
 struct OptimizerState {
   std::int64_t steps = 0;
@@ -64,7 +89,8 @@ struct Model {
   Sde sde;
   Net net;                              // raw (last-step) parameters
   Parameterization parameterization = Parameterization::noise;
-  double sigma_data = 1;                // data scale of the scaled parameterization
+  double sigma_data = 1;                // data scale of scaled (RMS) and edm (std about the mean)
+  double input_gain = 1;                // edm: its input is this times unit scale (see above)
   RowVector data_mean;                  // of the training data; empty: unknown (zero)
   std::optional<EmaState> ema;          // averaged parameters, used for sampling
   std::optional<OptimizerState> optimizer;
@@ -79,7 +105,7 @@ Model model_from_json(const Json& j);
 Model read_model(const std::string& path);
 void write_model(const std::string& path, const Model& model);  // atomic
 
-// The score of a trained network: -net(x, t) / s(t), in fp32, using the EMA
+// The score of a trained network (ScoreCoefficients), in fp32, using the EMA
 // weights when the model has them (unless use_ema is false). Safe to call
 // from several threads at once (each call takes its own workspace).
 class NetScore final : public ScoreModel {
@@ -90,8 +116,8 @@ public:
   void score(const Matrix& x, const Vector& t, Matrix& out) const override;
   // One time for all rows: the time features enter the first layer once.
   void score_at_time(const Matrix& x, double t, Matrix& out) const override;
-  // Forward mode through the network: J_score v = -c(t) (d net/du) v / s(t),
-  // u = c(t) x the network's input (c = 1 for the noise parameterization).
+  // Forward mode through the network: J_score v = skip v + out in (dF/du) v,
+  // u the network's input (ScoreCoefficients).
   void score_jvp(const Matrix& x, const Vector& t, const Matrix& v, Matrix& score_out,
                  Matrix& jv) const override;
   // The d unit tangents in one forward-mode pass (Mlp::divergence).
@@ -103,14 +129,16 @@ public:
 
 private:
   struct Buffers;
-  // Loads the network's inputs into b: x times each row's input scale, and t.
+  // Loads the network's inputs into b (each row's ScoreCoefficients applied).
   void load(Buffers& b, const Matrix& x, const Vector& t) const;
+  // The score from the network's output in b.
+  void finish(const Buffers& b, Matrix& score_out) const;
   std::unique_ptr<Buffers> acquire() const;
   void release(std::unique_ptr<Buffers> b) const;
 
   Net net_;
   Parameterization parameterization_;
-  double sigma_data_;
+  double sigma_data_, input_gain_;
   RowVector data_mean_;
   Sde sde_;
   mutable std::mutex mutex_;

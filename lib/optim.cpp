@@ -36,6 +36,23 @@ double l2_norm(std::span<const float> v) {
   return std::sqrt(sum);
 }
 
+namespace {
+constexpr std::pair<LrSchedule, const char*> kSchedules[] = {
+    {LrSchedule::constant, "constant"}, {LrSchedule::cosine, "cosine"}, {LrSchedule::rsqrt, "rsqrt"}};
+}  // namespace
+
+std::string to_string(LrSchedule s) {
+  for (const auto& [value, name] : kSchedules)
+    if (value == s) return name;
+  return "?";
+}
+
+LrSchedule parse_lr_schedule(const std::string& name) {
+  for (const auto& [value, known] : kSchedules)
+    if (name == known) return value;
+  throw Error(fmt::format("unknown learning-rate schedule '{}' (constant, cosine, rsqrt)", name));
+}
+
 void AdamConfig::validate() const {
   if (!(lr > 0)) throw Error(fmt::format("adam: lr must be positive, got {}", lr));
   if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
@@ -44,6 +61,8 @@ void AdamConfig::validate() const {
   if (warmup < 0) throw Error(fmt::format("adam: warmup must be >= 0, got {}", warmup));
   if (!(grad_clip >= 0))
     throw Error(fmt::format("adam: grad_clip must be >= 0, got {}", grad_clip));
+  if (schedule == LrSchedule::cosine && horizon <= warmup)
+    throw Error(fmt::format("adam: the cosine schedule needs more steps ({}) than warm-up ({})", horizon, warmup));
 }
 
 Adam::Adam(std::size_t num_params, AdamConfig config)
@@ -52,8 +71,23 @@ Adam::Adam(std::size_t num_params, AdamConfig config)
 }
 
 double Adam::learning_rate() const {
-  if (config_.warmup == 0) return config_.lr;
-  return config_.lr * std::min(1.0, double(steps_ + 1) / double(config_.warmup));
+  const double k = double(steps_), warmup = double(config_.warmup);
+  double lr = config_.lr;
+  switch (config_.schedule) {
+    case LrSchedule::constant: break;
+    case LrSchedule::cosine: {
+      const double progress = std::clamp((k - warmup) / (double(config_.horizon) - warmup), 0.0, 1.0);
+      lr *= 0.5 * (1 + std::cos(M_PI * progress));
+      break;
+    }
+    case LrSchedule::rsqrt: {
+      const double w = std::max(warmup, 1.0);
+      lr *= std::sqrt(w / std::max(k, w));
+      break;
+    }
+  }
+  if (config_.warmup == 0) return lr;
+  return lr * std::min(1.0, (k + 1) / warmup);
 }
 
 double Adam::step(std::span<float> params, std::span<const float> grad) {
@@ -94,14 +128,35 @@ void Adam::restore(std::int64_t steps, std::span<const float> m, std::span<const
   std::copy(v.begin(), v.end(), v_.begin());
 }
 
-Ema::Ema(std::span<const float> params, double decay)
-    : decay_(decay), values_(params.begin(), params.end()) {
-  if (!(decay >= 0 && decay < 1))
-    throw Error(fmt::format("ema: decay must be in [0, 1), got {}", decay));
+void EmaConfig::validate() const {
+  if (!(decay >= 0 && decay < 1)) throw Error(fmt::format("ema: decay must be in [0, 1), got {}", decay));
+  // sigma_rel of j^gamma on [0, 1] is below 1/sqrt(12) = 0.289 (gamma > -1).
+  if (!(length >= 0 && length < 0.28))
+    throw Error(fmt::format("ema: length must be in [0, 0.28), got {}", length));
+  if (decay > 0 && length > 0) throw Error("ema: give a decay or a length, not both");
+}
+
+double Ema::power_exponent(double length) {
+  // sigma_rel(gamma) = sqrt((gamma + 1) / ((gamma + 2)^2 (gamma + 3))) falls
+  // monotonically from 0.289 at gamma = -1 towards 0: bisect.
+  const auto rel = [](double g) { return std::sqrt((g + 1) / ((g + 2) * (g + 2) * (g + 3))); };
+  double lo = -1, hi = 1e6;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (rel(mid) > length ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+Ema::Ema(std::span<const float> params, EmaConfig config)
+    : config_(config), values_(params.begin(), params.end()) {
+  config_.validate();
+  if (config_.length > 0) gamma_ = power_exponent(config_.length);
 }
 
 double Ema::decay_at(std::int64_t k) const {
-  return std::min(decay_, double(1 + k) / double(10 + k));
+  if (config_.length > 0) return std::pow(1 - 1 / double(k), gamma_ + 1);
+  return std::min(config_.decay, double(1 + k) / double(10 + k));
 }
 
 void Ema::update(std::span<const float> params) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "types.hpp"
@@ -19,11 +20,21 @@ namespace sde {
 // Euclidean norm of a float vector, accumulated in double.
 double l2_norm(std::span<const float> v);
 
+// The learning rate after warm-up, as a function of the step k:
+//   constant  lr
+//   cosine    lr (1 + cos(pi k' / K')) / 2, k' = k - warmup, K' = horizon - warmup
+//   rsqrt     lr sqrt(w / max(k, w)), w = max(warmup, 1)  (EDM2's inverse square root)
+enum class LrSchedule { constant, cosine, rsqrt };
+std::string to_string(LrSchedule s);
+LrSchedule parse_lr_schedule(const std::string& name);  // throws sde::Error
+
 struct AdamConfig {
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // torch.optim.Adam defaults
   std::int64_t warmup = 0;  // steps of linear learning-rate warm-up; 0: none
   double grad_clip = 0;     // largest global gradient L2 norm; 0: no clipping
+  LrSchedule schedule = LrSchedule::constant;
+  std::int64_t horizon = 0;  // total steps the cosine schedule spans
   void validate() const;    // throws sde::Error
 };
 
@@ -32,8 +43,8 @@ public:
   Adam(std::size_t num_params, AdamConfig config = {});
 
   const AdamConfig& config() const { return config_; }
-  // Learning rate of the next step, k = steps() taken before it:
-  //   lr * min(1, (k + 1) / warmup).
+  // Learning rate of the next step, k = steps() taken before it: the
+  // schedule's, times min(1, (k + 1) / warmup) during warm-up.
   // (score_sde uses k / warmup, whose first step has rate 0.)
   double learning_rate() const;
 
@@ -54,17 +65,33 @@ private:
   FloatBuffer m_, v_;
 };
 
-// EMA of the parameters with the warm-up rule of the peer (and of score_sde's
-// ExponentialMovingAverage): the k-th update (k = 1, 2, ...) uses the decay
+// What the EMA averages over: a fixed decay, or a power-function profile
+// whose length is a fraction of training (Karras et al. 2024, EDM2).
+struct EmaConfig {
+  double decay = 0.999;  // fixed decay; 0 with length 0: no EMA
+  double length = 0;     // > 0: power-function EMA of this relative std (sigma_rel)
+  bool enabled() const { return decay > 0 || length > 0; }
+  void validate() const;  // throws sde::Error
+};
+
+// EMA of the parameters. With a fixed decay, the warm-up rule of the peer
+// (and of score_sde's ExponentialMovingAverage): the k-th update
+// (k = 1, 2, ...) uses
 //   d_k = min(decay, (1 + k) / (10 + k)),
-// so early averages forget the random initialisation quickly; then
+// so early averages forget the random initialisation quickly. With a
+// length sigma_rel, d_k = (1 - 1/k)^(gamma + 1): the average then weights
+// step j of k in proportion to j^gamma, a profile whose std is sigma_rel
+// times its length at every k (gamma solves sigma_rel^2 =
+// (gamma + 1) / ((gamma + 2)^2 (gamma + 3))). Then
 //   ema = lerp(ema, params, 1 - d_k),
 // rounded as torch.lerp does.
 class Ema {
 public:
-  Ema(std::span<const float> params, double decay);
+  Ema(std::span<const float> params, EmaConfig config);
 
-  double decay() const { return decay_; }
+  const EmaConfig& config() const { return config_; }
+  // The power-function exponent gamma of a relative length sigma_rel.
+  static double power_exponent(double length);
   double decay_at(std::int64_t k) const;
   void update(std::span<const float> params);
 
@@ -74,7 +101,8 @@ public:
   void restore(std::int64_t updates, std::span<const float> values);
 
 private:
-  double decay_;
+  EmaConfig config_;
+  double gamma_ = 0;  // power-function exponent (length > 0)
   std::int64_t updates_ = 0;
   FloatBuffer values_;
 };

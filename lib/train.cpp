@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include "error.hpp"
@@ -12,40 +13,77 @@
 
 namespace sde {
 
-Loss parse_loss(const std::string& s) {
-  for (Loss l : {Loss::dsm, Loss::smld, Loss::ddpm, Loss::ssm})
-    if (s == to_string(l)) return l;
-  throw Error("unknown loss '" + s + "' (expected dsm, smld, ddpm or ssm)");
-}
-Weighting parse_weighting(const std::string& s) {
-  for (Weighting w : {Weighting::sigma2, Weighting::likelihood})
-    if (s == to_string(w)) return w;
-  throw Error("unknown weighting '" + s + "' (expected sigma2 or likelihood)");
-}
-Projection parse_projection(const std::string& s) {
-  for (Projection p : {Projection::gaussian, Projection::rademacher})
-    if (s == to_string(p)) return p;
-  throw Error("unknown projection '" + s + "' (expected gaussian or rademacher)");
-}
-std::string to_string(Loss l) {
-  switch (l) {
-    case Loss::dsm: return "dsm";
-    case Loss::smld: return "smld";
-    case Loss::ddpm: return "ddpm";
-    case Loss::ssm: return "ssm";
+namespace {
+constexpr std::pair<Loss, const char*> kLosses[] = {
+    {Loss::dsm, "dsm"}, {Loss::smld, "smld"}, {Loss::ddpm, "ddpm"}, {Loss::ssm, "ssm"}, {Loss::oracle, "oracle"}};
+constexpr std::pair<Weighting, const char*> kWeightings[] = {
+    {Weighting::sigma2, "sigma2"}, {Weighting::likelihood, "likelihood"}, {Weighting::unit, "unit"}};
+constexpr std::pair<Projection, const char*> kProjections[] = {
+    {Projection::gaussian, "gaussian"}, {Projection::rademacher, "rademacher"}};
+constexpr std::pair<TimeSampling, const char*> kTimeSamplings[] = {
+    {TimeSampling::uniform, "uniform"}, {TimeSampling::lognormal, "lognormal"},
+    {TimeSampling::importance, "importance"}};
+
+template <class E, std::size_t N>
+E parse_name(const std::pair<E, const char*> (&table)[N], const std::string& s, const char* what) {
+  std::string names;
+  for (const auto& [value, name] : table) {
+    if (s == name) return value;
+    names += (names.empty() ? "" : ", ") + std::string(name);
   }
+  throw Error(fmt::format("unknown {} '{}' (expected {})", what, s, names));
+}
+template <class E, std::size_t N>
+std::string name_of(const std::pair<E, const char*> (&table)[N], E e) {
+  for (const auto& [value, name] : table)
+    if (value == e) return name;
   return "?";
 }
-std::string to_string(Weighting w) { return w == Weighting::sigma2 ? "sigma2" : "likelihood"; }
-std::string to_string(Projection p) { return p == Projection::gaussian ? "gaussian" : "rademacher"; }
+}  // namespace
+
+Loss parse_loss(const std::string& s) { return parse_name(kLosses, s, "loss"); }
+Weighting parse_weighting(const std::string& s) { return parse_name(kWeightings, s, "weighting"); }
+Projection parse_projection(const std::string& s) { return parse_name(kProjections, s, "projection"); }
+TimeSampling parse_time_sampling(const std::string& s) { return parse_name(kTimeSamplings, s, "time sampling"); }
+std::string to_string(Loss l) { return name_of(kLosses, l); }
+std::string to_string(Weighting w) { return name_of(kWeightings, w); }
+std::string to_string(Projection p) { return name_of(kProjections, p); }
+std::string to_string(TimeSampling s) { return name_of(kTimeSamplings, s); }
+
+namespace {
+constexpr std::pair<Recipe, const char*> kRecipes[] = {{Recipe::standard, "standard"},
+                                                       {Recipe::reference, "reference"}};
+}  // namespace
+Recipe parse_recipe(const std::string& s) { return parse_name(kRecipes, s, "recipe"); }
+std::string to_string(Recipe r) { return name_of(kRecipes, r); }
+
+TrainRecipe train_recipe(Recipe r, const Sde& sde, std::int64_t steps) {
+  TrainRecipe recipe{TrainOptions{}, reference_parameterization(sde), NetConfig{}, steps > 0 ? steps : 10000};
+  if (r == Recipe::reference) return recipe;
+  TrainOptions& o = recipe.options;
+  recipe.parameterization = Parameterization::edm;
+  o.weighting = Weighting::likelihood;
+  o.time_sampling = TimeSampling::importance;
+  o.adam.schedule = LrSchedule::cosine;
+  o.adam.lr = 2e-3;
+  o.ema = EmaConfig{0, 0.1};
+  recipe.steps = steps > 0 ? steps : 20000;
+  o.adam.warmup = std::min<std::int64_t>(500, recipe.steps / 10);
+  o.adam.horizon = recipe.steps;
+  return recipe;
+}
 
 void TrainOptions::validate(const Sde& sde) const {
-  if (loss == Loss::smld && sde.kind != SdeKind::ve) throw Error("--loss smld needs --sde ve");
-  if (loss == Loss::ddpm && sde.kind != SdeKind::vp) throw Error("--loss ddpm needs --sde vp");
-  if (batch < 1) throw Error("--batch must be positive");
-  if (noise_levels < 2) throw Error("--levels must be at least 2");
-  if (!(eps > 0 && eps < sde.T)) throw Error(fmt::format("--eps must be in (0, {})", sde.T));
-  if (!(ema_decay >= 0 && ema_decay < 1)) throw Error("--ema must be in [0, 1)");
+  if (loss == Loss::smld && sde.kind != SdeKind::ve) throw Error("the smld loss needs the VE SDE");
+  if (loss == Loss::ddpm && sde.kind != SdeKind::vp) throw Error("the ddpm loss needs the VP SDE");
+  if ((loss == Loss::smld || loss == Loss::ddpm) && time_sampling != TimeSampling::uniform)
+    throw Error("the smld and ddpm losses draw their own noise levels");
+  if (batch < 1) throw Error("the batch size must be positive");
+  if (noise_levels < 2) throw Error("the number of noise levels must be at least 2");
+  if (!(eps > 0 && eps < sde.T)) throw Error(fmt::format("the smallest time must be in (0, {})", sde.T));
+  if (!(lognormal_std > 0) || !std::isfinite(lognormal_mean))
+    throw Error("the lognormal time sampling needs a finite mean and a positive std");
+  ema.validate();
   adam.validate();
 }
 
@@ -53,33 +91,53 @@ Json train_options_to_json(const TrainOptions& o) {
   return {{"loss", to_string(o.loss)},
           {"weighting", to_string(o.weighting)},
           {"projection", to_string(o.projection)},
+          {"time_sampling", to_string(o.time_sampling)},
+          {"lognormal", {o.lognormal_mean, o.lognormal_std}},
           {"levels", o.noise_levels},
           {"batch", o.batch},
           {"lr", o.adam.lr},
+          {"lr_schedule", to_string(o.adam.schedule)},
+          {"horizon", o.adam.horizon},
           {"warmup", o.adam.warmup},
           {"clip", o.adam.grad_clip},
-          {"ema", o.ema_decay},
+          {"ema", o.ema.decay},
+          {"ema_length", o.ema.length},
           {"eps", o.eps},
           {"seed", o.seed}};
 }
 
 TrainOptions train_options_from_json(const Json& j) {
   const std::string what = "training.settings";
-  json::reject_unknown_fields(j, {"loss", "weighting", "projection", "levels", "batch", "lr",
-                                  "warmup", "clip", "ema", "eps", "seed"},
+  json::reject_unknown_fields(j, {"loss", "weighting", "projection", "time_sampling", "lognormal", "levels",
+                                  "batch", "lr", "lr_schedule", "horizon", "warmup", "clip", "ema",
+                                  "ema_length", "eps", "seed"},
                               what);
   auto get = [&](const char* key) -> const Json& { return json::field(j, key, what); };
   auto name = [&](const char* key) { return what + "." + key; };
+  // Fields added after the first model files: absent reads as the old behaviour.
+  auto optional = [&](const char* key, const Json& fallback) { return j.contains(key) ? get(key) : fallback; };
   TrainOptions o;
-  o.loss = parse_loss(json::string(get("loss"), name("loss")));
-  o.weighting = parse_weighting(json::string(get("weighting"), name("weighting")));
-  o.projection = parse_projection(json::string(get("projection"), name("projection")));
+  try {
+    o.loss = parse_loss(json::string(get("loss"), name("loss")));
+    o.weighting = parse_weighting(json::string(get("weighting"), name("weighting")));
+    o.projection = parse_projection(json::string(get("projection"), name("projection")));
+    o.time_sampling = parse_time_sampling(json::string(optional("time_sampling", "uniform"), name("time_sampling")));
+    o.adam.schedule = parse_lr_schedule(json::string(optional("lr_schedule", "constant"), name("lr_schedule")));
+  } catch (const Error& e) {
+    throw Error(what + ": " + e.what());
+  }
+  const std::vector<double> lognormal =
+      json::numbers(optional("lognormal", Json{o.lognormal_mean, o.lognormal_std}), name("lognormal"), 2);
+  o.lognormal_mean = lognormal[0];
+  o.lognormal_std = lognormal[1];
   o.noise_levels = static_cast<int>(json::integer(get("levels"), name("levels")));
   o.batch = static_cast<int>(json::integer(get("batch"), name("batch")));
   o.adam.lr = json::number(get("lr"), name("lr"));
+  o.adam.horizon = json::integer(optional("horizon", 0), name("horizon"));
   o.adam.warmup = json::integer(get("warmup"), name("warmup"));
   o.adam.grad_clip = json::number(get("clip"), name("clip"));
-  o.ema_decay = json::number(get("ema"), name("ema"));
+  o.ema.decay = json::number(get("ema"), name("ema"));
+  o.ema.length = json::number(optional("ema_length", 0.0), name("ema_length"));
   o.eps = json::number(get("eps"), name("eps"));
   if (!get("seed").is_number_unsigned()) throw Error(name("seed") + ": expected an unsigned integer");
   o.seed = get("seed").get<std::uint64_t>();
@@ -96,155 +154,219 @@ std::uint64_t data_fingerprint(const Matrix& data) {
   return h ^ static_cast<std::uint64_t>(data.cols());
 }
 
+TimeSampler::TimeSampler(const TrainOptions& options, const Sde& sde) : opt_(options), sde_(sde) {
+  if (opt_.time_sampling != TimeSampling::importance) return;
+  // The CDF of q(t) ~ g^2/s^2 tabulated over u = ln t (q ~ 1/t near 0, smooth in ln t).
+  const double lo = std::log(opt_.eps), hi = std::log(sde.T);
+  auto density_in_u = [&](double u) {  // q(t) dt/du, unnormalised
+    const double t = std::exp(u), g = sde.diffusion(t), s = sde.std(t);
+    return g * g / (s * s) * t;
+  };
+  u_.resize(kPoints);
+  cdf_.assign(kPoints, 0.0);
+  for (int i = 0; i < kPoints; ++i) u_[i] = lo + (hi - lo) * i / (kPoints - 1);
+  for (int i = 1; i < kPoints; ++i)
+    cdf_[i] = cdf_[i - 1] + 0.5 * (u_[i] - u_[i - 1]) * (density_in_u(u_[i - 1]) + density_in_u(u_[i]));
+}
+
+double TimeSampler::draw(Stream& stream, double& weight) const {
+  weight = 1;
+  switch (opt_.loss) {
+    case Loss::smld: {
+      // Noise level sigma_j = sigma_max (sigma_min/sigma_max)^(j/(N-1)),
+      // at the VE time whose kernel std is sigma_j.
+      const double log_ratio = std::log(sde_.sigma_max / sde_.sigma_min);
+      const auto j = stream.below(static_cast<std::uint32_t>(opt_.noise_levels));
+      return sde_.time_of_std(sde_.sigma_max * std::exp(-log_ratio * j / (opt_.noise_levels - 1)));
+    }
+    case Loss::ddpm:
+      return double(stream.below(static_cast<std::uint32_t>(opt_.noise_levels)) + 1) / opt_.noise_levels;
+    default: break;
+  }
+  switch (opt_.time_sampling) {
+    case TimeSampling::uniform: return opt_.eps + (sde_.T - opt_.eps) * stream.uniform();
+    case TimeSampling::lognormal: {
+      // ln sigma = -lambda(t), so the time comes from lambda's inverse.
+      const double log_sigma = opt_.lognormal_mean + opt_.lognormal_std * stream.normal();
+      const double lambda = std::clamp(-log_sigma, sde_.lambda(sde_.T), sde_.lambda(opt_.eps));
+      return std::clamp(sde_.time_of_lambda(lambda), opt_.eps, sde_.T);
+    }
+    case TimeSampling::importance: {
+      // The quantile by linear interpolation of the tabulated CDF, and the
+      // weight (1/(T - eps)) / q(t) that keeps the objective uniform's.
+      const double target = stream.uniform() * cdf_.back();
+      const auto it = std::upper_bound(cdf_.begin(), cdf_.end(), target);
+      const auto i = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(it - cdf_.begin(), 1, kPoints - 1));
+      const double f = (target - cdf_[i - 1]) / (cdf_[i] - cdf_[i - 1]);
+      const double t = std::exp(u_[i - 1] + f * (u_[i] - u_[i - 1]));
+      const double g = sde_.diffusion(t), s = sde_.std(t);
+      weight = cdf_.back() / ((sde_.T - opt_.eps) * g * g / (s * s));
+      return t;
+    }
+  }
+  return sde_.T;
+}
+
 struct Trainer::Impl {
   Net& net;
   const Matrix& data;
   TrainOptions opt;
   Sde sde;
   Parameterization parameterization;
-  double sigma_data;
+  double sigma_data, input_gain;
+  RowVector mean;  // the data mean the edm parameterization centres on
+  const GaussianMixture* truth;
+  TimeSampler times;
   Adam adam;
   std::optional<Ema> ema;
   NetWorkspace ws;
   // Per-step buffers, sized once.
-  Net::Matrix x, z, v, out, jv, dout, a, b;
+  Net::Matrix x, target, v, out, jv, dout, a, b;
   Net::Vector t;
-  Vector s, weight;  // kernel std and lambda(t)/s^2 per row
-  Vector scale;      // the network's input is x(t) times this, per row
+  Matrix xt, exact;  // x(t) and, for the oracle loss, its exact score
+  Matrix centred;    // x(t) - centre mu, in double (SSM's score needs it)
+  Vector weight;   // lambda(t) out(t)^2: the weight of |F - target|^2
+  Vector lambda, scale, skip, out_scale;  // per row: lambda(t) and ScoreCoefficients
   FloatBuffer grad;
 
-  Impl(Model& model, const Matrix& d, const TrainOptions& o)
+  Impl(Model& model, const Matrix& d, const TrainOptions& o, const GaussianMixture* oracle)
       : net(model.net), data(d), opt(o), sde(model.sde), parameterization(model.parameterization),
-        sigma_data(model.sigma_data), adam(model.net.num_params(), o.adam),
-        ws(model.net, o.batch, o.threads) {
+        sigma_data(model.sigma_data), input_gain(model.input_gain),
+        mean(model.data_mean.size() > 0 ? model.data_mean : RowVector::Zero(model.net.config().dim)),
+        truth(oracle), times(o, model.sde), adam(model.net.num_params(), o.adam), ws(model.net, o.batch, o.threads) {
     const int B = o.batch, dim = net.config().dim;
-    for (Net::Matrix* m : {&x, &z, &v, &out, &jv, &dout, &a, &b}) m->resize(B, dim);
+    for (Net::Matrix* m : {&x, &target, &v, &out, &jv, &dout, &a, &b}) m->resize(B, dim);
+    for (Matrix* m : {&xt, &exact, &centred}) m->resize(B, dim);
     t.resize(B);
-    s.resize(B);
-    weight.resize(B);
-    scale.resize(B);
+    for (Vector* vec : {&weight, &lambda, &scale, &skip, &out_scale}) vec->resize(B);
     grad.resize(net.num_params());
     if (model.optimizer) {
       adam.restore(model.optimizer->steps, model.optimizer->m, model.optimizer->v);
     }
-    if (o.ema_decay > 0) {
-      ema.emplace(net.params(), o.ema_decay);
+    if (o.ema.enabled()) {
+      ema.emplace(net.params(), o.ema);
       if (model.ema && model.optimizer) ema->restore(model.ema->updates, model.ema->values);
     }
   }
 
   // Draws step k's minibatch: x(t) = m x0 + s z at per-row times. Rows are
   // independent (keyed by row and step), so they are drawn in parallel.
-  void draw(std::int64_t k) {
+  void draw(std::int64_t k, const Matrix& rows, bool fixed_rows = false) {
     parallel_for(static_cast<std::size_t>(opt.batch), kChunkRows, opt.threads,
                  [&](std::size_t begin, std::size_t end) {
-                   for (std::size_t i = begin; i < end; ++i) draw_row(k, static_cast<int>(i));
+                   for (std::size_t i = begin; i < end; ++i) draw_row(k, rows, static_cast<int>(i), fixed_rows);
                  });
   }
 
-  void draw_row(std::int64_t k, int i) {
+  // Row i of step k: its data row, time and noise. With fixed_rows, row i
+  // of rows is used itself (validation), at times and noise of step k.
+  void draw_row(std::int64_t k, const Matrix& rows, int i, bool fixed_rows) {
     const auto step = static_cast<std::uint64_t>(k);
-    const auto N = static_cast<std::uint32_t>(data.rows());
     const int dim = net.config().dim;
-    const double log_ratio = std::log(sde.sigma_max / sde.sigma_min);
+    const auto row = static_cast<std::uint64_t>(i);
+    const auto index =
+        fixed_rows ? static_cast<Eigen::Index>(i)
+                   : static_cast<Eigen::Index>(
+                         Stream(opt.seed, Purpose::batch, row, step).below(static_cast<std::uint32_t>(rows.rows())));
+    Stream time_stream(opt.seed, Purpose::time, row, step);
+    double time_weight;
+    const double ti = times.draw(time_stream, time_weight);
+    const double m = sde.mean_coeff(ti), si = sde.std(ti);
+    const ScoreCoefficients c = score_coefficients(parameterization, sigma_data, input_gain, sde, ti);
+    Stream noise_stream(opt.seed, Purpose::noise, row, step);
+    // The score's target is -z/s (DSM) or the exact score (oracle); it goes
+    // in exact's row, and the network's target F follows from
+    // score = skip (x - centre mu) + out F.
     double noise[64];
-    {
-      const auto row = static_cast<std::uint64_t>(i);
-      const auto index = static_cast<Eigen::Index>(Stream(opt.seed, Purpose::batch, row, step).below(N));
-      Stream time_stream(opt.seed, Purpose::time, row, step);
-      double ti;
-      switch (opt.loss) {
-        case Loss::smld: {
-          // Noise level sigma_j = sigma_max (sigma_min/sigma_max)^(j/(N-1)),
-          // at the VE time whose kernel std is sigma_j.
-          const auto j = time_stream.below(static_cast<std::uint32_t>(opt.noise_levels));
-          const double sigma = sde.sigma_max * std::exp(-log_ratio * j / (opt.noise_levels - 1));
-          ti = sde.time_of_std(sigma);
-          break;
-        }
-        case Loss::ddpm:
-          ti = double(time_stream.below(static_cast<std::uint32_t>(opt.noise_levels)) + 1) /
-               opt.noise_levels;
-          break;
-        default: ti = opt.eps + (sde.T - opt.eps) * time_stream.uniform();
+    for (int c0 = 0; c0 < dim; c0 += 64) {
+      const int n = std::min(64, dim - c0);
+      noise_stream.normals(noise, n);
+      for (int j = 0; j < n; ++j) {
+        xt(i, c0 + j) = m * rows(index, c0 + j) + si * noise[j];
+        exact(i, c0 + j) = -noise[j] / si;
       }
-      const double m = sde.mean_coeff(ti), si = sde.std(ti);
-      const double c_in = input_scale(parameterization, sigma_data, sde, ti);
-      Stream noise_stream(opt.seed, Purpose::noise, row, step);
-      for (int c = 0; c < dim; c += 64) {
-        const int n = std::min(64, dim - c);
-        noise_stream.normals(noise, n);
-        for (int j = 0; j < n; ++j) {
-          z(i, c + j) = static_cast<float>(noise[j]);
-          x(i, c + j) = static_cast<float>(c_in * (m * data(index, c + j) + si * noise[j]));
-        }
-      }
-      t(i) = static_cast<float>(ti);
-      s(i) = si;
-      scale(i) = c_in;
-      const double g = sde.diffusion(ti);
-      weight(i) = opt.weighting == Weighting::likelihood ? g * g / (si * si) : 1.0;
-      if (opt.loss == Loss::ssm) {
-        Stream proj(opt.seed, Purpose::projection, row, step);
-        for (int c = 0; c < dim; ++c)
-          v(i, c) = static_cast<float>(opt.projection == Projection::gaussian
-                                           ? proj.normal()
-                                           : (proj.next_u32() & 1u ? 1.0 : -1.0));
-      }
+    }
+    if (opt.loss == Loss::oracle) truth->score(&xt(i, 0), &exact(i, 0), m, si);
+    for (int j = 0; j < dim; ++j) {
+      centred(i, j) = xt(i, j) - c.centre * mean(j);
+      x(i, j) = static_cast<float>(c.in * centred(i, j));
+      target(i, j) = static_cast<float>((exact(i, j) - c.skip * centred(i, j)) / c.out);
+    }
+    t(i) = static_cast<float>(c.time);
+    scale(i) = c.in;
+    skip(i) = c.skip;
+    out_scale(i) = c.out;
+    const double g = sde.diffusion(ti);
+    switch (opt.weighting) {
+      case Weighting::sigma2: lambda(i) = si * si; break;
+      case Weighting::likelihood: lambda(i) = g * g; break;
+      case Weighting::unit: lambda(i) = 1 / (c.out * c.out); break;
+    }
+    lambda(i) *= time_weight;
+    weight(i) = lambda(i) * c.out * c.out;
+    if (opt.loss == Loss::ssm) {
+      Stream proj(opt.seed, Purpose::projection, row, step);
+      for (int j = 0; j < dim; ++j)
+        v(i, j) = static_cast<float>(opt.projection == Projection::gaussian
+                                         ? proj.normal()
+                                         : (proj.next_u32() & 1u ? 1.0 : -1.0));
     }
   }
 
-  // Loss of the drawn batch; fills the gradient.
-  double loss_and_gradient() {
+  // Loss of the drawn batch; fills the gradient unless only the value is wanted.
+  double loss_and_gradient(bool gradient = true) {
     const int B = opt.batch, dim = net.config().dim;
     double total = 0;
     if (opt.loss != Loss::ssm) {
-      // lambda(t) |score + z/s|^2 with score = -eps_hat/s: weight |eps_hat - z|^2,
-      // averaged over dimensions and batch as the peer does.
+      // lambda(t) |score - target|^2 = weight |F - F_target|^2, averaged over
+      // dimensions and batch as the peer does.
       net.forward(x, t, out, ws);
       for (int i = 0; i < B; ++i) {
         double row = 0;
         for (int c = 0; c < dim; ++c) {
-          const double r = double(out(i, c)) - double(z(i, c));
+          const double r = double(out(i, c)) - double(target(i, c));
           row += r * r;
           dout(i, c) = static_cast<float>(2 * weight(i) * r / (B * dim));
         }
         total += weight(i) * row / dim;
       }
-      net.backward(dout, grad, ws);
+      if (gradient) net.backward(dout, grad, ws);
       return total / B;
     }
-    // Sliced score matching (Eq. 19) on x(t) ~ p_t, with s_theta = -eps_hat/s:
-    //   lambda [v^T grad_x s_theta v + (v^T s_theta)^2 / 2]
-    //   = lambda [-(v^T J v)/s + (v^T eps_hat)^2 / (2 s^2)],  J = d eps_hat / dx,
-    // which is the input scale times the network's Jacobian in its own input.
+    // Sliced score matching (Eq. 19) on x(t) ~ p_t with
+    //   s = skip xc + out F(in xc),  xc = x - centre mu,
+    //   v^T grad_x s v = skip |v|^2 + out in v^T J v,  J = dF/du:
+    //   lambda [v^T grad_x s v + (v^T s)^2 / 2].
     net.jvp(x, t, v, out, jv, ws);
     for (int i = 0; i < B; ++i) {
-      const double lam = weight(i) * s(i) * s(i);  // lambda(t) itself
-      double vjv = 0, ve = 0;
+      double vjv = 0, vs = 0, vv = 0;
       for (int c = 0; c < dim; ++c) {
-        vjv += scale(i) * double(v(i, c)) * jv(i, c);
-        ve += double(v(i, c)) * out(i, c);
+        vjv += double(v(i, c)) * jv(i, c);
+        vs += double(v(i, c)) * (skip(i) * centred(i, c) + out_scale(i) * out(i, c));
+        vv += double(v(i, c)) * v(i, c);
       }
-      total += lam * (-vjv / s(i) + 0.5 * ve * ve / (s(i) * s(i)));
+      total += lambda(i) * (skip(i) * vv + out_scale(i) * scale(i) * vjv + 0.5 * vs * vs);
       for (int c = 0; c < dim; ++c) {
-        a(i, c) = static_cast<float>(lam * ve / (s(i) * s(i)) * v(i, c) / B);
-        b(i, c) = static_cast<float>(-lam / s(i) * scale(i) * v(i, c) / B);
+        a(i, c) = static_cast<float>(lambda(i) * vs * out_scale(i) * v(i, c) / B);
+        b(i, c) = static_cast<float>(lambda(i) * out_scale(i) * scale(i) * v(i, c) / B);
       }
     }
-    net.jvp_backward(a, b, grad, ws);
+    if (gradient) net.jvp_backward(a, b, grad, ws);
     return total / B;
   }
 };
 
-Trainer::Trainer(Model& model, const Matrix& data, const TrainOptions& options) {
+Trainer::Trainer(Model& model, const Matrix& data, const TrainOptions& options, const GaussianMixture* truth) {
   options.validate(model.sde);
   if (data.rows() == 0) throw Error("no training data (0 rows)");
   if (data.cols() != model.net.config().dim)
     throw Error(fmt::format("data have {} columns but the model's dimension is {}", data.cols(),
                             model.net.config().dim));
   if (data.rows() > std::numeric_limits<std::uint32_t>::max()) throw Error("too many data rows");
-  impl_ = std::make_unique<Impl>(model, data, options);
+  if (options.loss == Loss::oracle && !truth) throw Error("the oracle loss needs the exact mixture");
+  if (truth && truth->dim() != data.cols())
+    throw Error(fmt::format("the mixture has dimension {}, the data {}", truth->dim(), data.cols()));
+  impl_ = std::make_unique<Impl>(model, data, options, truth);
 }
 
 Trainer::~Trainer() = default;
@@ -252,7 +374,7 @@ Trainer::~Trainer() = default;
 double Trainer::step() {
   Impl& m = *impl_;
   const std::int64_t k = m.adam.steps();
-  m.draw(k);
+  m.draw(k, m.data);
   const double loss = m.loss_and_gradient();
   if (!std::isfinite(loss)) throw Error(fmt::format("non-finite loss at step {}", k + 1));
   m.adam.step(m.net.params(), m.grad);
@@ -261,16 +383,44 @@ double Trainer::step() {
 }
 
 double Trainer::evaluate(std::int64_t k, std::vector<float>& grad) {
-  impl_->draw(k);
+  impl_->draw(k, impl_->data);
   const double loss = impl_->loss_and_gradient();
   grad.assign(impl_->grad.begin(), impl_->grad.end());
   return loss;
 }
 
-double data_rms(const Matrix& data) {
-  const double rms = data.size() == 0 ? 0.0 : std::sqrt(data.squaredNorm() / double(data.size()));
-  if (!(rms > 0)) throw Error("the scaled parameterization needs data that are not all zero");
-  return rms;
+double Trainer::validation_loss(const Matrix& held_out) {
+  Impl& m = *impl_;
+  if (held_out.cols() != m.net.config().dim)
+    throw Error(fmt::format("validation data have {} columns, the model {}", held_out.cols(), m.net.config().dim));
+  // The EMA weights swapped in for the evaluation, the raw ones back after.
+  std::vector<float> raw;
+  if (m.ema) {
+    raw.assign(m.net.params().begin(), m.net.params().end());
+    std::copy(m.ema->values().begin(), m.ema->values().end(), m.net.params().begin());
+  }
+  // Batches of held-out rows at the draws of fixed negative "steps", which
+  // training never uses.
+  double total = 0;
+  const Eigen::Index B = m.opt.batch, n = held_out.rows();
+  for (Eigen::Index first = 0; first + B <= n; first += B) {
+    m.draw(-1 - first / B, held_out.middleRows(first, B), /*fixed_rows=*/true);
+    total += m.loss_and_gradient(/*gradient=*/false) * double(B);
+  }
+  if (m.ema) std::copy(raw.begin(), raw.end(), m.net.params().begin());
+  if (n < B) throw Error(fmt::format("validation needs at least one batch ({} rows), got {}", B, n));
+  return total / double(n / B * B);
+}
+
+double data_scale(Parameterization p, const Matrix& data) {
+  if (data.rows() == 0) throw Error("no training data (0 rows)");
+  const double n = double(data.size());
+  const double scale =
+      n == 0 ? 0.0
+             : std::sqrt((p == Parameterization::edm ? (data.rowwise() - data.colwise().mean()).squaredNorm()
+                                                     : data.squaredNorm()) / n);
+  if (!(scale > 0)) throw Error("the data have no spread to scale by");
+  return scale;
 }
 
 std::int64_t Trainer::steps_done() const { return impl_->adam.steps(); }
@@ -281,7 +431,7 @@ void Trainer::save_state(Model& model) const {
                                    {m.adam.first_moment().begin(), m.adam.first_moment().end()},
                                    {m.adam.second_moment().begin(), m.adam.second_moment().end()}};
   if (m.ema)
-    model.ema = EmaState{m.ema->decay(), m.ema->updates(), {m.ema->values().begin(), m.ema->values().end()}};
+    model.ema = EmaState{m.ema->config().decay, m.ema->updates(), {m.ema->values().begin(), m.ema->values().end()}};
   else
     model.ema.reset();
 }

@@ -72,7 +72,7 @@ TEST_CASE("Adam: clipping the global gradient norm") {
 
 TEST_CASE("EMA: warm-up rule d_k = min(decay, (1 + k) / (10 + k))") {
   const std::vector<float> start{0.0f, 1.0f};
-  Ema ema(start, 0.999);
+  Ema ema(start, sde::EmaConfig{0.999, 0});
   CHECK(ema.decay_at(1) == Approx(2.0 / 11));
   CHECK(ema.decay_at(100) == Approx(101.0 / 110));
   CHECK(ema.decay_at(8990) == 0.999);  // 8991 / 9000: the rule ends here
@@ -104,14 +104,14 @@ TEST_CASE("optimizer and EMA state resume bit-identically") {
   };
   const AdamConfig cfg{.lr = 1e-2, .warmup = 3, .grad_clip = 1.0};
   Adam adam(n, cfg);
-  Ema ema(p, 0.99);
+  Ema ema(p, sde::EmaConfig{0.99, 0});
   for (int s = 0; s < 4; ++s) adam.step(p, grad(s)), ema.update(p);
 
   // Checkpoint, then continue both the original and a restored copy.
   std::vector<float> q = p;
   Adam resumed(n, cfg);
   resumed.restore(adam.steps(), adam.first_moment(), adam.second_moment());
-  Ema resumed_ema(q, 0.99);
+  Ema resumed_ema(q, sde::EmaConfig{0.99, 0});
   resumed_ema.restore(ema.updates(), ema.values());
   for (int s = 4; s < 8; ++s) {
     adam.step(p, grad(s)), ema.update(p);
@@ -127,5 +127,53 @@ TEST_CASE("optimizer misuse is reported") {
   CHECK_THROWS_AS(adam.step(p, short_grad), sde::Error);
   CHECK_THROWS_AS(adam.restore(1, short_grad, p), sde::Error);
   CHECK_THROWS_AS(Adam(3, AdamConfig{.beta2 = 1.0}), sde::Error);
-  CHECK_THROWS_AS(Ema(p, 1.0), sde::Error);
+  CHECK_THROWS_AS(Ema(p, sde::EmaConfig{1.0, 0}), sde::Error);
+  CHECK_THROWS_AS(Ema(p, sde::EmaConfig{0.9, 0.1}), sde::Error);   // both a decay and a length
+  CHECK_THROWS_AS(Ema(p, sde::EmaConfig{0, 0.3}), sde::Error);     // longer than any power profile
+  CHECK_THROWS_AS(Adam(3, sde::AdamConfig{.warmup = 10, .schedule = sde::LrSchedule::cosine, .horizon = 10}), sde::Error);
+}
+
+TEST_CASE("learning-rate schedules after warm-up") {
+  auto rate_at = [](AdamConfig cfg, int k) {
+    Adam adam(1, cfg);
+    std::vector<float> p{0}, g{0};
+    for (int i = 0; i < k; ++i) adam.step(p, g);
+    return adam.learning_rate();
+  };
+  const AdamConfig cosine{.lr = 2e-3, .warmup = 10, .schedule = sde::LrSchedule::cosine, .horizon = 110};
+  CHECK(rate_at(cosine, 0) == Approx(2e-3 * 0.1));   // warm-up: (k + 1) / warmup
+  CHECK(rate_at(cosine, 10) == Approx(2e-3));        // the cosine starts at its top
+  CHECK(rate_at(cosine, 60) == Approx(1e-3));        // half way: half the rate
+  CHECK(rate_at(cosine, 85) == Approx(1e-3 * (1 + std::cos(M_PI * 0.75))));
+  CHECK(rate_at(cosine, 110) == Approx(0.0));
+  const AdamConfig rsqrt{.lr = 1e-3, .warmup = 100, .schedule = sde::LrSchedule::rsqrt};
+  CHECK(rate_at(rsqrt, 99) == Approx(1e-3));
+  CHECK(rate_at(rsqrt, 400) == Approx(1e-3 * 0.5));  // sqrt(100 / 400)
+  CHECK(rate_at(AdamConfig{.lr = 1e-3}, 1000) == 1e-3);
+}
+
+TEST_CASE("power-function EMA: the average weights step j by j^gamma, its std is length x steps") {
+  // gamma from sigma_rel inverts sigma_rel^2 = (g + 1) / ((g + 2)^2 (g + 3)).
+  for (double length : {0.05, 0.1, 0.2}) {
+    const double g = sde::Ema::power_exponent(length);
+    CHECK(std::sqrt((g + 1) / ((g + 2) * (g + 2) * (g + 3))) == Approx(length).epsilon(1e-9));
+  }
+  // Parameters p_j = j for j = 1..K: the average is sum j^(g+1) / sum j^g.
+  const int K = 2000;
+  std::vector<float> p{0.0f};
+  Ema ema(p, sde::EmaConfig{0, 0.1});
+  const double g = sde::Ema::power_exponent(0.1);
+  double num = 0, den = 0;
+  for (int j = 1; j <= K; ++j) {
+    p[0] = float(j);
+    ema.update(p);
+    num += std::pow(j, g + 1);
+    den += std::pow(j, g);
+  }
+  // fp32 accumulation over 2000 lerps: ~1e-5 relative.
+  CHECK(ema.values()[0] == Approx(num / den).epsilon(1e-4));
+  // Its std over j / K is the length (continuum limit; K = 2000 is close).
+  double mean = num / den / K, second = 0;
+  for (int j = 1; j <= K; ++j) second += std::pow(j, g) * std::pow(double(j) / K - mean, 2);
+  CHECK(std::sqrt(second / den) == Approx(0.1).epsilon(0.01));
 }

@@ -5,6 +5,8 @@
 #include <numeric>
 
 #include "error.hpp"
+#include "metrics.hpp"
+#include "spec.hpp"
 #include "train.hpp"
 
 using namespace sde;
@@ -35,7 +37,7 @@ TrainOptions small_options(Loss loss) {
   o.batch = 64;
   o.adam.warmup = 5;
   o.adam.grad_clip = 1.0;
-  o.ema_decay = 0.99;
+  o.ema = EmaConfig{0.99, 0};
   o.seed = 3;
   return o;
 }
@@ -63,7 +65,10 @@ TEST_CASE("each loss's gradient matches central finite differences of the loss")
                         Case{Loss::ddpm, Sde::vp(), Weighting::sigma2},
                         Case{Loss::ssm, Sde::vp(), Weighting::sigma2},
                         Case{Loss::dsm, Sde::ve(), Weighting::sigma2, Parameterization::scaled},
-                        Case{Loss::ssm, Sde::ve(), Weighting::sigma2, Parameterization::scaled}}) {
+                        Case{Loss::ssm, Sde::ve(), Weighting::sigma2, Parameterization::scaled},
+                        Case{Loss::dsm, Sde::vp(), Weighting::unit, Parameterization::edm},
+                        Case{Loss::dsm, Sde::ve(), Weighting::likelihood, Parameterization::edm},
+                        Case{Loss::ssm, Sde::subvp(), Weighting::sigma2, Parameterization::edm}}) {
     CAPTURE(to_string(c.loss));
     CAPTURE(to_string(c.p));
     Model model = small_model(c.sde);
@@ -178,7 +183,20 @@ TEST_CASE("the model file round-trips exactly and rejects corrupt files") {
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("sigma_data: must be positive"), Error);
   bad = j;
   bad["sigma_data"] = 1.0;
-  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("only the scaled"), Error);
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("the noise parameterization has none"), Error);
+  // edm carries its data scale and input gain.
+  m.parameterization = Parameterization::edm;
+  m.input_gain = 4;
+  const Model edm_back = model_from_json(model_to_json(m));
+  CHECK(edm_back.parameterization == Parameterization::edm);
+  CHECK(edm_back.input_gain == 4);
+  bad = model_to_json(m);
+  bad.erase("input_gain");
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("input_gain"), Error);
+  bad = scaled;
+  bad["input_gain"] = 2.0;
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("only the edm"), Error);
+  m.parameterization = Parameterization::scaled;
   bad = j;
   bad["parameterization"] = "x0";
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("unknown parameterization"), Error);
@@ -197,16 +215,18 @@ TEST_CASE("the model file round-trips exactly and rejects corrupt files") {
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("data_mean: expected"), Error);
 }
 
-TEST_CASE("the network score in both parameterizations: score, JVP and divergence agree") {
+TEST_CASE("the network score in every parameterization: score, JVP and divergence agree") {
   // fp32 network evaluated in double: central differences with h = 1e-3 on
   // scores of O(1-10) carry rounding ~1e-7 |s| / h ~ 1e-3, so JVPs are
   // compared within 1e-2 relative; the divergence must equal the trace of
   // the JVPs to fp32 rounding.
-  for (const Parameterization p : {Parameterization::noise, Parameterization::scaled}) {
+  for (const Parameterization p : {Parameterization::noise, Parameterization::scaled, Parameterization::edm}) {
     CAPTURE(to_string(p));
     Model model = small_model(Sde::ve());
     model.parameterization = p;
     model.sigma_data = 2.5;
+    model.input_gain = 2;
+    model.data_mean = RowVector::LinSpaced(2, 0.5, -1);
     const NetScore score(model);
     const Matrix x = ring_data(40);
     Vector t(40);
@@ -234,4 +254,161 @@ TEST_CASE("the network score in both parameterizations: score, JVP and divergenc
     score.score_at_time(x, 0.3, at_time);
     CHECK((per_row - at_time).cwiseAbs().maxCoeff() <= 1e-5 * (1 + per_row.cwiseAbs().maxCoeff()));
   }
+}
+
+TEST_CASE("edm chain rule: a zero network is the exact score of N(mu, sigma_data^2 I)") {
+  // F = 0 leaves score = skip (x - m mu): the Gaussian of the data's mean
+  // and scale, whose perturbed score the mixture oracle knows exactly.
+  for (const Sde& sde : {Sde::vp(), Sde::ve(), Sde::subvp()}) {
+    Model model = small_model(sde);
+    std::fill(model.net.params().begin(), model.net.params().end(), 0.0f);
+    model.parameterization = Parameterization::edm;
+    model.sigma_data = 1.7;
+    model.input_gain = 3;
+    model.data_mean = RowVector::LinSpaced(2, 1.0, -2.0);
+    const GaussianMixture gaussian = GaussianMixture::isotropic({1.0}, model.data_mean, {1.7});
+    const MixtureScore exact(gaussian, sde);
+    const NetScore learned(model);
+    const Matrix x = ring_data(20);
+    for (double t : {1e-4, 0.01, 0.3, 1.0}) {
+      Matrix a, b;
+      learned.score_at_time(x, t, a);
+      exact.score(x, Vector::Constant(20, t), b);
+      CAPTURE(t);
+      CHECK((a - b).cwiseAbs().maxCoeff() <= 1e-9 * (1 + b.cwiseAbs().maxCoeff()));
+    }
+  }
+}
+
+TEST_CASE("edm regression on the exact score leaves the F = 0 plateau") {
+  // The oracle loss has no DSM noise: its minimum is 0. A network fed its
+  // input at unit scale (input_gain 1) sits on the plateau F = 0 for
+  // thousands of steps (score error ~1 at small t); with sqrt(nf / d) it
+  // learns. 2000 steps of a 2 x 64 network, score error over t in [0.02, 0.3]
+  // on 1000 exact draws at 5 times: measured 0.25 against 0.94 (the F = 0
+  // error is ~0.95 there), so the bounds sit well between the two.
+  const GaussianMixture ring = read_mixture(std::string(SDE_TEST_DATA) + "/../../data/ring8.json");
+  Matrix data(4000, 2);
+  ring.sample(1, 0, data);
+  auto train = [&](double gain) {
+    NetConfig c;
+    c.hidden = {64, 64};
+    Model model{Net(c, 1)};
+    model.sde = Sde::vp();
+    model.parameterization = Parameterization::edm;
+    model.sigma_data = data_scale(Parameterization::edm, data);
+    model.data_mean = data.colwise().mean();
+    model.input_gain = gain;
+    TrainOptions o = train_recipe(Recipe::standard, model.sde).options;
+    o.loss = Loss::oracle;
+    o.batch = 256;
+    o.adam.horizon = 2000;
+    o.adam.warmup = 50;
+    Trainer trainer(model, data, o, &ring);
+    for (int k = 0; k < 2000; ++k) trainer.step();
+    trainer.save_state(model);
+    return score_relative_error(NetScore(model), ring, 0.02, 0.3, 5, 1000, 7);
+  };
+  CHECK(default_input_gain(NetConfig{}) == 4.0);  // nf = 32, d = 2
+  const double learned = train(4.0), plateau = train(1.0);
+  CAPTURE(learned);
+  CAPTURE(plateau);
+  CHECK(learned < 0.4);
+  CHECK(plateau > 0.8);
+}
+
+TEST_CASE("training times: uniform, lognormal in sigma, importance ~ g^2/s^2") {
+  const int n = 20000;
+  auto draws = [&](TrainOptions o, const Sde& sde, std::vector<double>& weights) {
+    const TimeSampler sampler(o, sde);
+    std::vector<double> t(n);
+    weights.resize(n);
+    for (int i = 0; i < n; ++i) {
+      Stream s(5, Purpose::time, static_cast<std::uint64_t>(i));
+      t[i] = sampler.draw(s, weights[i]);
+    }
+    return t;
+  };
+  std::vector<double> w;
+  TrainOptions o;
+  // lognormal: ln sigma has the asked mean and std (SE 1.2 / sqrt(n) = 0.0085,
+  // and of the std 1.2 / sqrt(2 n) = 0.006; 4 SE allowed). Clipping to
+  // [eps, T] touches < 1e-4 of the mass at (-1.2, 1.2) under VP.
+  o.time_sampling = TimeSampling::lognormal;
+  const Sde vp = Sde::vp();
+  double mean = 0, second = 0;
+  for (double t : draws(o, vp, w)) {
+    const double ls = -vp.lambda(t);
+    mean += ls / n;
+    second += ls * ls / n;
+  }
+  CHECK(std::abs(mean - -1.2) < 4 * 1.2 / std::sqrt(n));
+  CHECK(std::abs(std::sqrt(second - mean * mean) - 1.2) < 4 * 1.2 / std::sqrt(2.0 * n));
+  // importance under VP and VE is uniform in ln sigma = -lambda on
+  // [-lambda(eps), -lambda(T)] (g^2/s^2 = d ln sigma^2 / dt, exactly for VP
+  // and to sigma_min^2 / s^2 for VE): each decile holds 10% (binomial SE 0.21%).
+  o.time_sampling = TimeSampling::importance;
+  for (const Sde& sde : {Sde::vp(), Sde::ve()}) {
+    const double lo = -sde.lambda(o.eps), hi = -sde.lambda(sde.T);
+    std::vector<int> counts(10, 0);
+    for (double t : draws(o, sde, w))
+      ++counts[std::min(9, static_cast<int>(10 * (-sde.lambda(t) - lo) / (hi - lo)))];
+    for (int c : counts) CHECK(std::abs(c / double(n) - 0.1) < 4 * std::sqrt(0.09 / n) + (sde.kind == SdeKind::ve ? 0.01 : 0));
+  }
+  // The weights make E_q[w f(t)] = E_uniform[f(t)]: for f = 1 and f = t.
+  for (const Sde& sde : {Sde::vp(), Sde::ve(), Sde::subvp()}) {
+    const std::vector<double> t = draws(o, sde, w);
+    double mw = 0, mwt = 0;
+    for (int i = 0; i < n; ++i) mw += w[i] / n, mwt += w[i] * t[i] / n;
+    double var = 0;
+    for (int i = 0; i < n; ++i) var += std::pow(w[i] * t[i] - mwt, 2) / n;
+    CAPTURE(sde.name());
+    CHECK(std::abs(mwt - 0.5 * (sde.T + o.eps)) < 4 * std::sqrt(var / n));
+    CHECK(mw > 0.9);  // heavy-tailed weights: only a loose check of the mean of w itself
+  }
+}
+
+TEST_CASE("the standard recipe trains the same bits for any threads and resumes exactly") {
+  const Matrix data = ring_data(500);
+  TrainOptions one = train_recipe(Recipe::standard, Sde::vp()).options;
+  one.batch = 64;
+  one.adam.warmup = 5;
+  one.adam.horizon = 30;
+  TrainOptions two = one;
+  two.threads = 2;
+  auto edm_model = [&] {
+    Model m = small_model(Sde::vp());
+    m.parameterization = Parameterization::edm;
+    m.sigma_data = data_scale(Parameterization::edm, data);
+    m.data_mean = data.colwise().mean();
+    m.input_gain = default_input_gain(m.net.config());
+    return m;
+  };
+  Model a = edm_model(), b = edm_model(), c = edm_model();
+  {
+    Trainer ta(a, data, one), tb(b, data, two);
+    for (int k = 0; k < 30; ++k) CHECK(ta.step() == tb.step());
+    ta.save_state(a);
+    tb.save_state(b);
+    // The held-out loss: the same twice and for both thread counts.
+    const Matrix held = ring_data(200).array() + 0.1;
+    CHECK(ta.validation_loss(held) == ta.validation_loss(held));
+    CHECK(ta.validation_loss(held) == tb.validation_loss(held));
+    CHECK_THROWS_AS(ta.validation_loss(ring_data(10)), Error);  // shorter than a batch
+  }
+  CHECK(same_bits(a.net.params(), b.net.params()));
+  CHECK(same_bits(a.ema->values, b.ema->values));
+  {
+    Trainer tc(c, data, one);
+    for (int k = 0; k < 13; ++k) tc.step();
+    tc.save_state(c);
+  }
+  Model resumed = model_from_json(model_to_json(c));
+  {
+    Trainer tr(resumed, data, train_options_from_json(train_options_to_json(one)));
+    for (int k = 0; k < 17; ++k) tr.step();
+    tr.save_state(resumed);
+  }
+  CHECK(same_bits(resumed.net.params(), a.net.params()));
+  CHECK(same_bits(resumed.ema->values, a.ema->values));
 }

@@ -8,21 +8,63 @@
 #include "cli.hpp"
 #include "error.hpp"
 #include "io.hpp"
-#include "metrics.hpp"
 #include "json_fields.hpp"
+#include "metrics.hpp"
 #include "train.hpp"
+
+namespace {
+
+// The learned score's relative error against the exact one, per band of t.
+constexpr double kBands[] = {1e-5, 0.01, 0.1, 0.4, 1.0};
+
+std::vector<double> score_error_by_band(const sde::Model& model, const sde::GaussianMixture& truth) {
+  const sde::NetScore score(model);
+  std::vector<double> bands;
+  for (std::size_t b = 0; b + 1 < std::size(kBands); ++b)
+    bands.push_back(sde::score_relative_error(score, truth, std::max(kBands[b], model.sde.T * 1e-5),
+                                              kBands[b + 1], 5, 1000, 12345 + b));
+  return bands;
+}
+
+// The CSV log's header: step, loss, then the evaluations asked for.
+std::string log_header(bool validation, bool truth) {
+  std::string header = "step,loss";
+  if (validation) header += ",validation";
+  if (truth)
+    for (std::size_t b = 0; b + 1 < std::size(kBands); ++b)
+      header += fmt::format(",score_error_t{}_{}", kBands[b], kBands[b + 1]);
+  return header + "\n";
+}
+
+// One log line: JSON, or CSV with the evaluation's columns empty between evaluations.
+std::string log_line(const sde::Json& row, bool jsonl, bool validation, bool truth) {
+  if (jsonl) return row.dump() + "\n";
+  std::string line = fmt::format("{},{}", row["step"].get<std::int64_t>(), row["loss"].get<double>());
+  if (validation) line += row.contains("validation") ? fmt::format(",{}", row["validation"].get<double>()) : ",";
+  if (truth)
+    for (std::size_t b = 0; b + 1 < std::size(kBands); ++b)
+      line += row.contains("score_error_by_t_band") ? fmt::format(",{}", row["score_error_by_t_band"][b].get<double>()) : ",";
+  return line + "\n";
+}
+
+}  // namespace
+
+using sde::Json;
 
 int main(int argc, char** argv) {
   sde::cli::Tool tool("sde-train", "Train a score network on data (N x d .npy) by score matching");
   auto& app = tool.app();
-  std::string data_path, resume, log_path, loss = "dsm", weighting = "sigma2", parameterization,
-                                           projection = "rademacher";
-  std::string activation = "silu", embedding = "fourier";
-  std::int64_t steps = 10000, checkpoint_every = 0;
-  sde::TrainOptions opt;
-  sde::NetConfig net;
+  // Help shows the standard recipe's values; a recipe fills what is not given.
+  const sde::TrainRecipe shown = sde::train_recipe(sde::Recipe::standard, sde::Sde::vp());
+  sde::TrainOptions opt = shown.options;
+  sde::NetConfig net = shown.net;
+  std::int64_t steps = shown.steps, checkpoint_every = 0, eval_every = 1000;
+  std::string data_path, resume, log_path, truth_path, validation_path, recipe = "standard";
+  std::string loss = "dsm", weighting = to_string(opt.weighting), parameterization = "edm",
+              projection = "rademacher", time_sampling = to_string(opt.time_sampling),
+              lr_schedule = to_string(opt.adam.schedule), activation = "silu", embedding = "fourier";
+  std::vector<double> lognormal{opt.lognormal_mean, opt.lognormal_std};
   int log_every = 10;
-  std::string truth_path;
 
   app.add_option("data", data_path, "Training data, N x d .npy ('-' for stdin)")->required();
   app.add_option("--steps", steps, "Total training steps")->check(CLI::PositiveNumber)->capture_default_str();
@@ -30,28 +72,46 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", checkpoint_every, "Write the model every K steps")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--log", log_path, "Loss log: .csv or .jsonl (appended on --resume)");
+  app.add_option("--log-every", log_every, "Log the loss every K steps")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--validation", validation_path,
+                 "Held-out rows (.npy): their loss at fixed draws, with the EMA weights, logged every --eval-every steps");
   app.add_option("--truth", truth_path,
-                 "Mixture spec of the data: report the learned score's relative L2 error vs the exact "
-                 "score, averaged over t in [0.01, 1] (EMA weights)");
-  app.add_option("--log-every", log_every, "Log every K steps")->check(CLI::PositiveNumber)->capture_default_str();
+                 "Mixture spec of the data: the learned score's relative error vs the exact score per band of t "
+                 "(logged every --eval-every steps, and in the summary); the target of --loss oracle");
+  app.add_option("--eval-every", eval_every, "Steps between validation and truth evaluations")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   // Options fixed by a checkpoint: they may not be given with --resume.
   std::vector<CLI::Option*> fixed = {
-      app.add_option("--loss", loss, "dsm, smld, ddpm or ssm")
-          ->check(CLI::IsMember({"dsm", "smld", "ddpm", "ssm"}))->capture_default_str(),
+      app.add_option("--recipe", recipe,
+                     "Settings not given: standard (the defaults shown), or reference (the PyTorch peer's: noise "
+                     "prediction, t ~ U(eps, 1), lambda = s^2, constant lr 1e-3, EMA 0.999, 10000 steps)")
+          ->check(CLI::IsMember({"standard", "reference"}))->capture_default_str(),
+      app.add_option("--loss", loss, "dsm, smld, ddpm, ssm, or oracle (regression on the exact score of --truth)")
+          ->check(CLI::IsMember({"dsm", "smld", "ddpm", "ssm", "oracle"}))->capture_default_str(),
       app.add_option("--parameterization", parameterization,
-                     "noise: score = -net(x, t)/s(t); scaled: the same with x(t) scaled to unit "
-                     "variance at every t (default for VE; noise otherwise)")
-          ->check(CLI::IsMember({"noise", "scaled"})),
-      app.add_option("--weighting", weighting, "lambda(t): sigma2 = s(t)^2, likelihood = g(t)^2")
-          ->check(CLI::IsMember({"sigma2", "likelihood"}))->capture_default_str(),
+                     "edm: preconditioned denoiser (EDM) centred on the data mean; noise: score = -net(x, t)/s(t); "
+                     "scaled: noise with x(t) scaled to unit variance")
+          ->check(CLI::IsMember({"noise", "scaled", "edm"}))->capture_default_str(),
+      app.add_option("--weighting", weighting, "lambda(t): sigma2 = s(t)^2, likelihood = g(t)^2, unit = equal weight on the network's output")
+          ->check(CLI::IsMember({"sigma2", "likelihood", "unit"}))->capture_default_str(),
+      app.add_option("--time-sampling", time_sampling,
+                     "uniform t, lognormal sigma (--lognormal), or importance (t ~ g^2/s^2, reweighted)")
+          ->check(CLI::IsMember({"uniform", "lognormal", "importance"}))->capture_default_str(),
+      app.add_option("--lognormal", lognormal, "MEAN,STD of ln sigma for --time-sampling lognormal")
+          ->delimiter(',')->expected(2)->capture_default_str(),
       app.add_option("--projection", projection, "Sliced score matching: gaussian or rademacher")
           ->check(CLI::IsMember({"gaussian", "rademacher"}))->capture_default_str(),
       app.add_option("--levels", opt.noise_levels, "Noise levels N of smld and ddpm")->capture_default_str(),
       app.add_option("--batch", opt.batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str(),
       app.add_option("--lr", opt.adam.lr, "Adam learning rate")->capture_default_str(),
+      app.add_option("--lr-schedule", lr_schedule, "After warm-up: constant, cosine (to 0 at --steps) or rsqrt")
+          ->check(CLI::IsMember({"constant", "cosine", "rsqrt"}))->capture_default_str(),
       app.add_option("--warmup", opt.adam.warmup, "Linear learning-rate warm-up steps")->capture_default_str(),
       app.add_option("--clip", opt.adam.grad_clip, "Gradient-norm clipping (0: off)")->capture_default_str(),
-      app.add_option("--ema", opt.ema_decay, "EMA decay of the weights (0: off)")->capture_default_str(),
+      app.add_option("--ema", opt.ema.decay, "Fixed EMA decay of the weights (0: off)")->capture_default_str(),
+      app.add_option("--ema-length", opt.ema.length,
+                     "Power-function EMA of this length relative to the steps so far (EDM2's sigma_rel)")
+          ->capture_default_str(),
       app.add_option("--eps", opt.eps, "Smallest training time")->capture_default_str(),
       app.add_option("--hidden", net.hidden, "Hidden widths, comma-separated")->delimiter(',')->capture_default_str(),
       app.add_option("--activation", activation, "silu, relu, tanh or softplus")->capture_default_str(),
@@ -65,6 +125,7 @@ int main(int argc, char** argv) {
   fixed.push_back(app.get_option("--seed"));
   for (const char* name : {"--sde", "--sigma-min", "--sigma-max", "--beta-min", "--beta-max"})
     fixed.push_back(app.get_option(name));
+  const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
 
   return tool.run(argc, argv, [&] {
     if (output.path == "-") throw sde::Error("give the model file with -o FILE");
@@ -74,6 +135,10 @@ int main(int argc, char** argv) {
     } catch (const sde::Error& e) {
       throw e.with_file(sde::input_name(data_path));
     }
+    std::optional<sde::GaussianMixture> truth;
+    if (!truth_path.empty()) truth.emplace(sde::read_mixture(truth_path));
+    std::optional<sde::Matrix> validation;
+    if (!validation_path.empty()) validation.emplace(sde::read_matrix(validation_path));
     std::optional<sde::Model> model;
     if (!resume.empty()) {
       for (const CLI::Option* o : fixed)
@@ -88,35 +153,61 @@ int main(int argc, char** argv) {
       } catch (const sde::Error& e) {
         throw e.with_file(resume);
       }
+      if (opt.adam.schedule == sde::LrSchedule::cosine && steps != opt.adam.horizon)
+        throw sde::Error(resume, fmt::format("its cosine schedule ends at step {}: resume with --steps {}",
+                                             opt.adam.horizon, opt.adam.horizon));
     } else {
+      const sde::Sde sde_kind = sde_options.make();
+      const sde::TrainRecipe r =
+          sde::train_recipe(sde::parse_recipe(recipe), sde_kind, given("--steps") ? steps : 0);
+      // What the user did not give comes from the recipe.
+      if (!given("--parameterization")) parameterization = to_string(r.parameterization);
+      if (!given("--weighting")) weighting = to_string(r.options.weighting);
+      if (!given("--time-sampling")) time_sampling = to_string(r.options.time_sampling);
+      if (!given("--lr-schedule")) lr_schedule = to_string(r.options.adam.schedule);
+      if (!given("--lr")) opt.adam.lr = r.options.adam.lr;
+      if (!given("--warmup")) opt.adam.warmup = r.options.adam.warmup;
+      if (!given("--batch")) opt.batch = r.options.batch;
+      steps = r.steps;
+      if (!given("--ema") && !given("--ema-length")) opt.ema = r.options.ema;
+      if (given("--ema") != given("--ema-length")) (given("--ema") ? opt.ema.length : opt.ema.decay) = 0;
       net.dim = static_cast<int>(data.cols());
       net.activation = sde::parse_activation(activation);
       net.embedding = sde::parse_time_embedding(embedding);
       opt.loss = sde::parse_loss(loss);
       opt.weighting = sde::parse_weighting(weighting);
       opt.projection = sde::parse_projection(projection);
+      opt.time_sampling = sde::parse_time_sampling(time_sampling);
+      opt.lognormal_mean = lognormal[0];
+      opt.lognormal_std = lognormal[1];
+      opt.adam.schedule = sde::parse_lr_schedule(lr_schedule);
+      opt.adam.horizon = opt.adam.schedule == sde::LrSchedule::cosine ? steps : 0;  // only cosine has an end
       opt.seed = seed;
       model.emplace(sde::Net(net, seed));
-      model->sde = sde_options.make();
-      model->parameterization = parameterization.empty() ? sde::default_parameterization(model->sde)
-                                                         : sde::parse_parameterization(parameterization);
-      if (model->parameterization == sde::Parameterization::scaled) model->sigma_data = sde::data_rms(data);
+      model->sde = sde_kind;
+      model->parameterization = sde::parse_parameterization(parameterization);
+      if (model->parameterization != sde::Parameterization::noise)
+        model->sigma_data = sde::data_scale(model->parameterization, data);
+      if (model->parameterization == sde::Parameterization::edm) model->input_gain = sde::default_input_gain(net);
+      model->data_mean = data.colwise().mean();
     }
+    if (opt.loss == sde::Loss::oracle && !truth) throw sde::Error("--loss oracle needs --truth SPEC");
     opt.threads = tool.threads();
-    sde::Trainer trainer(*model, data, opt);
+    sde::Trainer trainer(*model, data, opt, truth ? &*truth : nullptr);
     model->training["settings"] = sde::train_options_to_json(opt);
     model->data_mean = data.colwise().mean();
     model->training["data"] = {{"rows", data.rows()},
                                {"fingerprint", fmt::format("{:016x}", sde::data_fingerprint(data))}};
     if (trainer.steps_done() >= steps)
       throw sde::Error(fmt::format("the checkpoint already has {} steps (--steps {})", trainer.steps_done(), steps));
+    if (validation) trainer.validation_loss(*validation);  // its errors before any work
 
     std::ofstream log;
     const bool jsonl = log_path.ends_with(".jsonl");
     if (!log_path.empty()) {
       log.open(log_path, resume.empty() ? std::ios::trunc : std::ios::app);
       if (!log) throw sde::Error(log_path, "cannot open for writing");
-      if (resume.empty() && !jsonl) log << "step,loss\n";
+      if (resume.empty() && !jsonl) log << log_header(validation.has_value(), truth.has_value());
     }
     auto save = [&](double last_loss) {
       trainer.save_state(*model);
@@ -124,20 +215,32 @@ int main(int argc, char** argv) {
       model->training["final_loss"] = last_loss;
       sde::write_model(output.path, *model);
     };
+    // Held-out loss and score error against the truth, with the weights as of now.
+    auto evaluate = [&](std::int64_t k, double loss_value) {
+      Json e = {{"step", k}, {"loss", loss_value}};
+      if (validation) e["validation"] = trainer.validation_loss(*validation);
+      if (truth) {
+        trainer.save_state(*model);
+        e["score_error_by_t_band"] = score_error_by_band(*model, *truth);
+      }
+      return e;
+    };
     const std::int64_t first = trainer.steps_done();
     auto progress = tool.progress("train", static_cast<std::size_t>(steps - first));
     double loss_value = 0, loss_sum = 0;
     // The last step's loss is one minibatch's; the mean over the last 100
     // steps is the figure to compare runs by.
     std::vector<double> recent;
+    Json evaluations = Json::array();
     const auto start = std::chrono::steady_clock::now();
     for (std::int64_t k = first + 1; k <= steps; ++k) {
       loss_value = trainer.step();
       loss_sum += loss_value;
       if (steps - k < 100) recent.push_back(loss_value);
-      if (log.is_open() && k % log_every == 0)
-        log << (jsonl ? fmt::format("{{\"step\": {}, \"loss\": {}}}\n", k, loss_value)
-                      : fmt::format("{},{}\n", k, loss_value));
+      const bool eval_now = (validation || truth) && (k % eval_every == 0 || k == steps);
+      Json row = eval_now ? evaluate(k, loss_value) : Json{{"step", k}, {"loss", loss_value}};
+      if (eval_now) evaluations.push_back(row);
+      if (log.is_open() && (k % log_every == 0 || eval_now)) log << log_line(row, jsonl, validation.has_value(), truth.has_value());
       if (checkpoint_every > 0 && k % checkpoint_every == 0 && k < steps) save(loss_value);
       progress->detail(fmt::format("loss {:.4f}", loss_value));
       progress->advance(1);
@@ -154,12 +257,13 @@ int main(int argc, char** argv) {
     summary["recent_loss"] = std::accumulate(recent.begin(), recent.end(), 0.0) / static_cast<double>(recent.size());
     summary["steps_per_second"] = static_cast<double>(steps - first) / seconds;
     summary["training"] = model->training;
-    if (!truth_path.empty()) {
+    if (!evaluations.empty()) summary["evaluations"] = evaluations;
+    if (truth) {
       std::vector<double> per_time;
-      const double err = sde::score_relative_error(sde::NetScore(*model), sde::read_mixture(truth_path),
-                                                   0.01, 1.0, 25, 2000, 12345, &per_time);
+      const double err = sde::score_relative_error(sde::NetScore(*model), *truth, 0.01, 1.0, 25, 2000, 12345, &per_time);
       summary["score_relative_error"] = err;
       summary["score_relative_error_by_t"] = per_time;
+      summary["score_error_t_bands"] = kBands;
     }
   });
 }

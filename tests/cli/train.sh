@@ -20,21 +20,31 @@ assert len(m['optimizer']['m']) == sum(w.size for w in W) + 32 + 32 + 2
 s = json.load(open('s.json')); assert s['steps_per_second'] > 0 and np.isfinite(s['final_loss'])
 log = np.loadtxt('loss.csv', delimiter=',', skiprows=1); assert log.shape == (6, 2) and log[-1, 0] == 60
 "
-check "train 30 steps" sde-train data.npy $SMALL --steps 30 -o part.json --log part.csv
+# A constant learning rate lets a run be extended; the standard cosine one
+# resumes only to its own end (tested below and in test_train).
+CONST="--lr-schedule constant --warmup 5"
+check "train 60 steps, constant rate" sde-train data.npy $SMALL $CONST --steps 60 -o c60.json --log c60.csv
+check "train 30 steps" sde-train data.npy $SMALL $CONST --steps 30 -o part.json --log part.csv
 check "resume to 60 steps" sde-train data.npy --resume part.json --steps 60 -o resumed.json --log part.csv
-check "resumed model equals the uninterrupted one byte for byte" cmp resumed.json m1.json
-check "the log continues" cmp part.csv loss.csv
-check "VE trains on scaled inputs by default" sde-train data.npy $SMALL --sde ve --steps 20 -o ve.json
-check "VE with the reference parameterization" sde-train data.npy $SMALL --sde ve --parameterization noise --steps 20 -o ve_noise.json
-py "the parameterization and data scale are in the model file" "
+check "resumed model equals the uninterrupted one byte for byte" cmp resumed.json c60.json
+check "the log continues" cmp part.csv c60.csv
+check "VE, the reference recipe: scaled inputs" sde-train data.npy $SMALL --sde ve --recipe reference --steps 20 -o ve.json
+check "VE with the noise parameterization" sde-train data.npy $SMALL --sde ve --parameterization noise --steps 20 -o ve_noise.json
+py "the parameterization, data scale and recipe settings are in the model file" "
 m = json.load(open('ve.json')); d = np.load('data.npy')
 rms = np.sqrt((d ** 2).mean())
 assert m['parameterization'] == 'scaled' and abs(m['sigma_data'] - rms) < 1e-9, m['sigma_data']
+st = m['training']['settings']
+assert (st['time_sampling'], st['weighting'], st['lr_schedule'], st['lr'], st['ema']) == ('uniform', 'sigma2', 'constant', 1e-3, 0.999), st
 n = json.load(open('ve_noise.json')); assert n['parameterization'] == 'noise' and 'sigma_data' not in n
-assert json.load(open('m1.json'))['parameterization'] == 'noise'
+e = json.load(open('m1.json'))
+assert e['parameterization'] == 'edm' and abs(e['sigma_data'] - (d - d.mean(0)).std()) < 1e-9, e['sigma_data']
+assert abs(e['input_gain'] - 2.0) < 1e-12  # sqrt(nf / d) = sqrt(8 / 2)
+st = e['training']['settings']
+assert (st['time_sampling'], st['weighting'], st['lr_schedule'], st['horizon'], st['warmup'], st['ema'], st['ema_length']) == ('importance', 'likelihood', 'cosine', 60, 6, 0, 0.1), st
 "
-py "all-zero data" "np.save('zeros.npy', np.zeros((20, 2)))"
-expect_error "scaled VE needs nonzero data" 1 "not all zero" out.json sde-train zeros.npy --sde ve --steps 5 -o out.json
+py "constant data" "np.save('zeros.npy', np.ones((20, 2)))"
+expect_error "scaled inputs need data with a spread" 1 "no spread" out.json sde-train zeros.npy --steps 5 -o out.json
 check "sampling from the scaled VE model" sde-sample --model ve.json -n 50 --steps 20 -o ve_samples.npy
 check "train from stdin" bash -c "sde-train - $SMALL --steps 60 -o piped.json < data.npy"
 check "stdin gives the same model" cmp piped.json m1.json
@@ -46,6 +56,23 @@ rc=$?
 check "divergence exits 1" test $rc -eq 1
 check "divergence names the step" grep -q "non-finite loss at step" div.err
 py "the last good checkpoint is kept" "m = json.load(open('div.json')); assert m['training']['step'] >= 1"
+
+# Measuring while training: held-out loss and the score error against the truth.
+sde-perturb --mixture "$RING" -n 300 --seed 6 -o held.npy
+check "validation and truth" sde-train data.npy $SMALL --steps 40 --validation held.npy --truth "$RING" --eval-every 20 --log-every 10 -o ev.json --log ev.csv --summary ev.s.json
+py "the log has the evaluations every --eval-every steps" "
+import csv
+rows = list(csv.DictReader(open('ev.csv')))
+assert list(rows[0]) == ['step', 'loss', 'validation', 'score_error_t1e-05_0.01', 'score_error_t0.01_0.1', 'score_error_t0.1_0.4', 'score_error_t0.4_1'], list(rows[0])
+assert [r['step'] for r in rows] == ['10', '20', '30', '40'] and rows[0]['validation'] == '' and float(rows[1]['validation']) > 0
+s = json.load(open('ev.s.json')); assert len(s['evaluations']) == 2 and len(s['evaluations'][1]['score_error_by_t_band']) == 4
+"
+check "the oracle loss regresses on the truth" sde-train data.npy $SMALL --steps 20 --loss oracle --truth "$RING" -o or.json
+expect_error "oracle needs the truth" 1 "--loss oracle needs --truth" out.json sde-train data.npy --loss oracle --steps 5 -o out.json
+sde-perturb --mixture "$RING" -n 100 --seed 6 -o held100.npy
+expect_error "validation shorter than a batch" 1 "validation needs at least one batch" out.json sde-train data.npy $SMALL --validation held100.npy --steps 5 -o out.json
+check "a cosine run to resume" sde-train data.npy $SMALL --steps 30 -o cos.json
+expect_error "a cosine schedule resumes to its own end" 1 "ends at step 30" out.json sde-train data.npy --resume cos.json --steps 50 -o out.json
 
 # Sampling from the trained model.
 check "sample from the model" sde-sample --model m1.json -n 200 --sampler dpm-solver -o ms.npy
@@ -63,7 +90,7 @@ expect_error "empty data" 1 "sde-train: .*0 rows" out.json sde-train empty.npy -
 expect_error "3-D data" 1 "sde-train: three.npy: expected 2-D" out.json sde-train three.npy --steps 5 -o out.json
 expect_error "missing data" 1 "sde-train: nosuch.npy" out.json sde-train nosuch.npy --steps 5 -o out.json
 expect_error "no output" 1 "-o FILE" - sde-train data.npy --steps 5
-expect_error "smld needs VE" 1 "smld needs --sde ve" out.json sde-train data.npy --loss smld --steps 5 -o out.json
+expect_error "smld needs VE" 1 "smld loss needs the VE SDE" out.json sde-train data.npy --loss smld --steps 5 -o out.json
 expect_error "corrupt checkpoint" 1 "sde-train: corrupt.json: " out.json sde-train data.npy --resume corrupt.json --steps 5 -o out.json
 expect_error "settings fixed on resume" 1 "--lr cannot be given with --resume" out.json sde-train data.npy --resume part.json --lr 0.1 --steps 70 -o out.json
 expect_error "other data on resume" 1 "other data" out.json sde-train wide.npy --resume part.json --steps 70 -o out.json
