@@ -9,10 +9,11 @@ train with the given sde-train arguments (defaults otherwise), then
   - the likelihood of the held-out rows: mean |log p_hat - log p| (nats);
   - the learned score's relative error against the exact one per band of t;
   - the training seconds.
-Prints one JSON line per run; --table renders a Markdown row.
+Prints one JSON line per run; --render turns such lines into Markdown rows.
 
 Usage: bench/training_check.py --mixture data/ring8.json --sde vp [--bin build/bin]
        [--rows 20000] [-n 20000] [--holdout 2000] [--skip pc,ode,lik] [-- sde-train args...]
+       bench/training_check.py --render results.jsonl...
 """
 import argparse
 import json
@@ -49,7 +50,24 @@ def gap(s, exact, n):
     return {"gap": d, "gap_se": se, "worst_weight_se": worst}
 
 
+def render(paths):
+    print("| mixture | SDE | recipe | train s | PC gap (weight SE) | ODE gap (weight SE) | likelihood MAE "
+          "| score error at t = 0.01 / 0.05 / 0.09 / 0.38 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path in paths:
+        for line in open(path):
+            r = json.loads(line)
+            by_t = r["score_error_by_t"]  # 25 times evenly on [0.01, 1]
+            picks = [by_t[0], by_t[1], by_t[2], by_t[9]]
+            print(f"| {r['mixture'].removesuffix('.json')} | {r['sde']} | {r['label']} | {r['train_seconds']:.0f} "
+                  f"| {r['pc']['gap']:+.3f} ({r['pc']['worst_weight_se']:.1f}) "
+                  f"| {r['ode']['gap']:+.3f} ({r['ode']['worst_weight_se']:.1f}) | {r['likelihood_mae']:.3f} "
+                  f"| {' / '.join(f'{x:.3f}' for x in picks)} |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--render":
+        return render(sys.argv[2:])
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
     ap.add_argument("--mixture", required=True)

@@ -205,4 +205,12 @@ double score_relative_error(const ScoreModel& model, const GaussianMixture& trut
   return total / times;
 }
 
+std::vector<double> score_error_by_band(const ScoreModel& model, const GaussianMixture& truth,
+                                        std::span<const double> edges, std::uint64_t seed) {
+  std::vector<double> bands;
+  for (std::size_t b = 0; b + 1 < edges.size(); ++b)
+    bands.push_back(score_relative_error(model, truth, edges[b], edges[b + 1], 5, 1000, seed + b));
+  return bands;
+}
+
 }  // namespace sde

@@ -2,6 +2,7 @@
 // Single-threaded and deterministic: the same inputs give the same bits.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "mixture.hpp"
@@ -66,5 +67,9 @@ double sliced_wasserstein(const Matrix& x, const Matrix& y, int projections, std
 double score_relative_error(const ScoreModel& model, const GaussianMixture& truth, double t_min,
                             double t_max, int times, int points, std::uint64_t seed,
                             std::vector<double>* per_time = nullptr);
+// The same per band [edges[b], edges[b + 1]] of t (5 times, 1000 points
+// each): where in t a learned score is off.
+std::vector<double> score_error_by_band(const ScoreModel& model, const GaussianMixture& truth,
+                                        std::span<const double> edges, std::uint64_t seed);
 
 }  // namespace sde

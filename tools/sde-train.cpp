@@ -17,15 +17,6 @@ namespace {
 // The learned score's relative error against the exact one, per band of t.
 constexpr double kBands[] = {1e-5, 0.01, 0.1, 0.4, 1.0};
 
-std::vector<double> score_error_by_band(const sde::Model& model, const sde::GaussianMixture& truth) {
-  const sde::NetScore score(model);
-  std::vector<double> bands;
-  for (std::size_t b = 0; b + 1 < std::size(kBands); ++b)
-    bands.push_back(sde::score_relative_error(score, truth, std::max(kBands[b], model.sde.T * 1e-5),
-                                              kBands[b + 1], 5, 1000, 12345 + b));
-  return bands;
-}
-
 // The CSV log's header: step, loss, then the evaluations asked for.
 std::string log_header(bool validation, bool truth) {
   std::string header = "step,loss";
@@ -221,7 +212,7 @@ int main(int argc, char** argv) {
       if (validation) e["validation"] = trainer.validation_loss(*validation);
       if (truth) {
         trainer.save_state(*model);
-        e["score_error_by_t_band"] = score_error_by_band(*model, *truth);
+        e["score_error_by_t_band"] = sde::score_error_by_band(sde::NetScore(*model), *truth, kBands, 12345);
       }
       return e;
     };

@@ -4,7 +4,7 @@
 # with the exact divergence (sde-likelihood --grid), next to the exact one.
 #   06_learned_density.png   learned | exact log-density on [-6, 6]², one colour scale
 #   06_training_loss.png     the denoising score-matching loss while training
-# QUICK=1 trains 300 steps instead of 10 000: a blurry ring, the same pipeline.
+# QUICK=1 trains 300 steps instead of the default 20 000: a blurry ring, the same pipeline.
 source "$(dirname "$0")/common.sh"
 ring=$data/ring8.json
 model=$(ring_model)

@@ -26,7 +26,7 @@ ring_model() {
   if [ ! -f "$dir/model.json" ]; then
     mkdir -p "$dir"
     sde-perturb --mixture "$data/ring8.json" -n 20000 -o "$dir/data.npy"
-    sde-train "$dir/data.npy" --steps "$(size 10000 300)" --log "$dir/loss.csv" \
+    sde-train "$dir/data.npy" $(size "" "--steps 300") --log "$dir/loss.csv" \
       --summary "$dir/train.json" -o "$dir/model.json.part" -q
     mv "$dir/model.json.part" "$dir/model.json"  # complete models only
   fi
