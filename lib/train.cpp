@@ -15,7 +15,8 @@ namespace sde {
 
 namespace {
 constexpr std::pair<Loss, const char*> kLosses[] = {
-    {Loss::dsm, "dsm"}, {Loss::smld, "smld"}, {Loss::ddpm, "ddpm"}, {Loss::ssm, "ssm"}, {Loss::oracle, "oracle"}};
+    {Loss::dsm, "dsm"}, {Loss::smld, "smld"}, {Loss::ddpm, "ddpm"}, {Loss::ssm, "ssm"}, {Loss::oracle, "oracle"},
+    {Loss::stf, "stf"}};
 constexpr std::pair<Weighting, const char*> kWeightings[] = {
     {Weighting::sigma2, "sigma2"}, {Weighting::likelihood, "likelihood"}, {Weighting::unit, "unit"}};
 constexpr std::pair<Projection, const char*> kProjections[] = {
@@ -223,10 +224,12 @@ struct Trainer::Impl {
   // Per-step buffers, sized once.
   Net::Matrix x, target, v, out, jv, dout, a, b;
   Net::Vector t;
-  Matrix xt, exact;  // x(t) and, for the oracle loss, its exact score
+  Matrix x0, xt, exact;  // clean rows, x(t) and the score's target
+  Vector m_row, s_row;   // per row: m(t) and s(t)
   Matrix centred;    // x(t) - centre mu, in double (SSM's score needs it)
   Vector weight;   // lambda(t) out(t)^2: the weight of |F - target|^2
   Vector lambda, scale, skip, out_scale;  // per row: lambda(t) and ScoreCoefficients
+  std::vector<Vector> stf_log_weights;    // stf: one row of posterior log-weights per chunk
   FloatBuffer grad;
 
   Impl(Model& model, const Matrix& d, const TrainOptions& o, const GaussianMixture* oracle)
@@ -236,7 +239,10 @@ struct Trainer::Impl {
         truth(oracle), times(o, model.sde), adam(model.net.num_params(), o.adam), ws(model.net, o.batch, o.threads) {
     const int B = o.batch, dim = net.config().dim;
     for (Net::Matrix* m : {&x, &target, &v, &out, &jv, &dout, &a, &b}) m->resize(B, dim);
-    for (Matrix* m : {&xt, &exact, &centred}) m->resize(B, dim);
+    for (Matrix* m : {&x0, &xt, &exact, &centred}) m->resize(B, dim);
+    m_row.resize(B);
+    s_row.resize(B);
+    if (o.loss == Loss::stf) stf_log_weights.assign(static_cast<std::size_t>((B + kChunkRows - 1) / kChunkRows), Vector(B));
     t.resize(B);
     for (Vector* vec : {&weight, &lambda, &scale, &skip, &out_scale}) vec->resize(B);
     grad.resize(net.num_params());
@@ -256,6 +262,41 @@ struct Trainer::Impl {
                  [&](std::size_t begin, std::size_t end) {
                    for (std::size_t i = begin; i < end; ++i) draw_row(k, rows, static_cast<int>(i), fixed_rows);
                  });
+    if (opt.loss != Loss::stf) return;
+    parallel_for(static_cast<std::size_t>(opt.batch), kChunkRows, opt.threads,
+                 [&](std::size_t begin, std::size_t end) {
+                   for (std::size_t i = begin; i < end; ++i) stable_target(static_cast<int>(i));
+                 });
+  }
+
+  // The stable target field of row i: the score target -(x - m x0)/s^2
+  // averaged over the batch's clean rows x0_j, weighted by the posterior
+  // p(x0_j | x(t)) ~ N(x(t); m x0_j, s^2 I) (the row's own x0 among them).
+  void stable_target(int i) {
+    const int B = opt.batch, dim = net.config().dim;
+    const double m = m_row(i), s2 = s_row(i) * s_row(i);
+    double most = -std::numeric_limits<double>::infinity();
+    Vector& log_w = stf_log_weights[static_cast<std::size_t>(i / kChunkRows)];
+    for (int j = 0; j < B; ++j) {
+      log_w(j) = -(xt.row(i) - m * x0.row(j)).squaredNorm() / (2 * s2);
+      most = std::max(most, log_w(j));
+    }
+    double total = 0;
+    RowVector average = RowVector::Zero(dim);
+    for (int j = 0; j < B; ++j) {
+      const double w = std::exp(log_w(j) - most);
+      total += w;
+      average += w * x0.row(j);
+    }
+    exact.row(i) = -(xt.row(i) - m * average / total) / s2;
+    set_target(i);
+  }
+
+  // The network's target F from the score's target in exact's row i:
+  // score = skip (x - centre mu) + out F.
+  void set_target(int i) {
+    for (Eigen::Index j = 0; j < exact.cols(); ++j)
+      target(i, j) = static_cast<float>((exact(i, j) - skip(i) * centred(i, j)) / out_scale(i));
   }
 
   // Row i of step k: its data row, time and noise. With fixed_rows, row i
@@ -274,28 +315,30 @@ struct Trainer::Impl {
     const double m = sde.mean_coeff(ti), si = sde.std(ti);
     const ScoreCoefficients c = score_coefficients(parameterization, sigma_data, input_gain, sde, ti);
     Stream noise_stream(opt.seed, Purpose::noise, row, step);
-    // The score's target is -z/s (DSM) or the exact score (oracle); it goes
-    // in exact's row, and the network's target F follows from
-    // score = skip (x - centre mu) + out F.
+    // The score's target: -z/s (DSM), the exact score (oracle); stf's comes
+    // once the whole batch is drawn.
     double noise[64];
     for (int c0 = 0; c0 < dim; c0 += 64) {
       const int n = std::min(64, dim - c0);
       noise_stream.normals(noise, n);
       for (int j = 0; j < n; ++j) {
-        xt(i, c0 + j) = m * rows(index, c0 + j) + si * noise[j];
+        x0(i, c0 + j) = rows(index, c0 + j);
+        xt(i, c0 + j) = m * x0(i, c0 + j) + si * noise[j];
         exact(i, c0 + j) = -noise[j] / si;
       }
     }
     if (opt.loss == Loss::oracle) truth->score(&xt(i, 0), &exact(i, 0), m, si);
-    for (int j = 0; j < dim; ++j) {
-      centred(i, j) = xt(i, j) - c.centre * mean(j);
-      x(i, j) = static_cast<float>(c.in * centred(i, j));
-      target(i, j) = static_cast<float>((exact(i, j) - c.skip * centred(i, j)) / c.out);
-    }
+    m_row(i) = m;
+    s_row(i) = si;
     t(i) = static_cast<float>(c.time);
     scale(i) = c.in;
     skip(i) = c.skip;
     out_scale(i) = c.out;
+    for (int j = 0; j < dim; ++j) {
+      centred(i, j) = xt(i, j) - c.centre * mean(j);
+      x(i, j) = static_cast<float>(c.in * centred(i, j));
+    }
+    set_target(i);
     const double g = sde.diffusion(ti);
     switch (opt.weighting) {
       case Weighting::sigma2: lambda(i) = si * si; break;

@@ -25,7 +25,11 @@ enum class Loss {
   smld,   // NCSN: N geometric noise levels, VE only (Eq. 1)
   ddpm,   // DDPM L_simple: N discrete times i/N, VP only (Eq. 3)
   ssm,    // sliced score matching on perturbed data (Eq. 19)
-  oracle  // regression on the exact score of a known mixture: DSM without its noise
+  oracle, // regression on the exact score of a known mixture: DSM without its noise
+  stf     // DSM with the stable target field (Xu et al. 2023): the target score
+          // averaged over the minibatch's clean rows by their posterior weights
+          // given x(t); the same objective as dsm (bias O(1/batch)), far less
+          // noise where the posterior spans many rows
 };
 // lambda(t) of the objective lambda(t) |score - target|^2:
 //   sigma2 s(t)^2, likelihood g(t)^2, unit 1/out(t)^2 (equal weight on the

@@ -77,8 +77,10 @@ int main(int argc, char** argv) {
                      "Settings not given: standard (the defaults shown), or reference (the PyTorch peer's: noise "
                      "prediction, t ~ U(eps, 1), lambda = s^2, constant lr 1e-3, EMA 0.999, 10000 steps)")
           ->check(CLI::IsMember({"standard", "reference"}))->capture_default_str(),
-      app.add_option("--loss", loss, "dsm, smld, ddpm, ssm, or oracle (regression on the exact score of --truth)")
-          ->check(CLI::IsMember({"dsm", "smld", "ddpm", "ssm", "oracle"}))->capture_default_str(),
+      app.add_option("--loss", loss,
+                     "dsm, stf (dsm with the target averaged over the batch's posterior), smld, ddpm, ssm, or "
+                     "oracle (regression on the exact score of --truth)")
+          ->check(CLI::IsMember({"dsm", "stf", "smld", "ddpm", "ssm", "oracle"}))->capture_default_str(),
       app.add_option("--parameterization", parameterization,
                      "edm: preconditioned denoiser (EDM) centred on the data mean; noise: score = -net(x, t)/s(t); "
                      "scaled: noise with x(t) scaled to unit variance")

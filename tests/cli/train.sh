@@ -67,6 +67,7 @@ assert list(rows[0]) == ['step', 'loss', 'validation', 'score_error_t1e-05_0.01'
 assert [r['step'] for r in rows] == ['10', '20', '30', '40'] and rows[0]['validation'] == '' and float(rows[1]['validation']) > 0
 s = json.load(open('ev.s.json')); assert len(s['evaluations']) == 2 and len(s['evaluations'][1]['score_error_by_t_band']) == 4
 "
+check "the stable target field" sde-train data.npy $SMALL --steps 20 --loss stf -o stf.json
 check "the oracle loss regresses on the truth" sde-train data.npy $SMALL --steps 20 --loss oracle --truth "$RING" -o or.json
 expect_error "oracle needs the truth" 1 "--loss oracle needs --truth" out.json sde-train data.npy --loss oracle --steps 5 -o out.json
 sde-perturb --mixture "$RING" -n 100 --seed 6 -o held100.npy
