@@ -63,6 +63,7 @@ TrainRecipe train_recipe(Recipe r, const Sde& sde, std::int64_t steps) {
   if (r == Recipe::reference) return recipe;
   TrainOptions& o = recipe.options;
   recipe.parameterization = Parameterization::edm;
+  o.loss = Loss::stf;
   o.weighting = Weighting::likelihood;
   o.time_sampling = TimeSampling::importance;
   o.adam.schedule = LrSchedule::cosine;
@@ -229,7 +230,13 @@ struct Trainer::Impl {
   Matrix centred;    // x(t) - centre mu, in double (SSM's score needs it)
   Vector weight;   // lambda(t) out(t)^2: the weight of |F - target|^2
   Vector lambda, scale, skip, out_scale;  // per row: lambda(t) and ScoreCoefficients
-  std::vector<Vector> stf_log_weights;    // stf: one row of posterior log-weights per chunk
+  struct StfChunk {  // stf's buffers for one chunk of rows
+    Matrix weights;   // kChunkRows x batch posterior weights
+    Matrix average;   // kChunkRows x d: their weighted clean rows
+    Vector sums;      // kChunkRows: the weights' sums
+  };
+  std::vector<StfChunk> stf_chunks;
+  RowVector x0_norms;  // stf: |x0_j|^2
   FloatBuffer grad;
 
   Impl(Model& model, const Matrix& d, const TrainOptions& o, const GaussianMixture* oracle)
@@ -242,7 +249,9 @@ struct Trainer::Impl {
     for (Matrix* m : {&x0, &xt, &exact, &centred}) m->resize(B, dim);
     m_row.resize(B);
     s_row.resize(B);
-    if (o.loss == Loss::stf) stf_log_weights.assign(static_cast<std::size_t>((B + kChunkRows - 1) / kChunkRows), Vector(B));
+    if (o.loss == Loss::stf)
+      stf_chunks.assign(static_cast<std::size_t>((B + kChunkRows - 1) / kChunkRows),
+                        StfChunk{Matrix(kChunkRows, B), Matrix(kChunkRows, dim), Vector(kChunkRows)});
     t.resize(B);
     for (Vector* vec : {&weight, &lambda, &scale, &skip, &out_scale}) vec->resize(B);
     grad.resize(net.num_params());
@@ -263,33 +272,38 @@ struct Trainer::Impl {
                    for (std::size_t i = begin; i < end; ++i) draw_row(k, rows, static_cast<int>(i), fixed_rows);
                  });
     if (opt.loss != Loss::stf) return;
+    x0_norms = x0.rowwise().squaredNorm().transpose();
     parallel_for(static_cast<std::size_t>(opt.batch), kChunkRows, opt.threads,
                  [&](std::size_t begin, std::size_t end) {
-                   for (std::size_t i = begin; i < end; ++i) stable_target(static_cast<int>(i));
+                   stable_targets(static_cast<Eigen::Index>(begin), static_cast<Eigen::Index>(end));
                  });
   }
 
-  // The stable target field of row i: the score target -(x - m x0)/s^2
-  // averaged over the batch's clean rows x0_j, weighted by the posterior
-  // p(x0_j | x(t)) ~ N(x(t); m x0_j, s^2 I) (the row's own x0 among them).
-  void stable_target(int i) {
-    const int B = opt.batch, dim = net.config().dim;
-    const double m = m_row(i), s2 = s_row(i) * s_row(i);
-    double most = -std::numeric_limits<double>::infinity();
-    Vector& log_w = stf_log_weights[static_cast<std::size_t>(i / kChunkRows)];
-    for (int j = 0; j < B; ++j) {
-      log_w(j) = -(xt.row(i) - m * x0.row(j)).squaredNorm() / (2 * s2);
-      most = std::max(most, log_w(j));
+  // The stable target field of rows [begin, end): the score target
+  // -(x - m x0)/s^2 averaged over the batch's clean rows x0_j, weighted by
+  // the posterior p(x0_j | x(t)) ~ N(x(t); m x0_j, s^2 I) (the row's own x0
+  // among them). Squared distances by one product per chunk (in double:
+  // |x|^2 - 2 m x.x0 + m^2 |x0|^2 loses ~1e-15 of |x|^2, far below s^2).
+  void stable_targets(Eigen::Index begin, Eigen::Index end) {
+    const Eigen::Index n = end - begin;
+    StfChunk& chunk = stf_chunks[static_cast<std::size_t>(begin / kChunkRows)];
+    auto weights = chunk.weights.topRows(n);
+    weights.noalias() = xt.middleRows(begin, n) * x0.transpose();
+    for (Eigen::Index r = 0; r < n; ++r) {
+      const Eigen::Index i = begin + r;
+      const double m = m_row(i), s2 = s_row(i) * s_row(i);
+      auto row = weights.row(r).array();
+      row = -(xt.row(i).squaredNorm() - 2 * m * row + m * m * x0_norms.array()) / (2 * s2);
+      row = (row - row.maxCoeff()).exp();
+      chunk.sums(r) = row.sum();
     }
-    double total = 0;
-    RowVector average = RowVector::Zero(dim);
-    for (int j = 0; j < B; ++j) {
-      const double w = std::exp(log_w(j) - most);
-      total += w;
-      average += w * x0.row(j);
+    auto average = chunk.average.topRows(n);
+    average.noalias() = weights * x0;
+    for (Eigen::Index r = 0; r < n; ++r) {
+      const Eigen::Index i = begin + r;
+      exact.row(i) = -(xt.row(i) - (m_row(i) / chunk.sums(r)) * average.row(r)) / (s_row(i) * s_row(i));
+      set_target(i);
     }
-    exact.row(i) = -(xt.row(i) - m * average / total) / s2;
-    set_target(i);
   }
 
   // The network's target F from the score's target in exact's row i:

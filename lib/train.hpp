@@ -72,7 +72,10 @@ struct TrainOptions {
 };
 
 // A recipe: every setting of a training run a user does not give.
-//   standard   the project's defaults (bench/TRAINING.md says how they were chosen)
+//   standard   the project's defaults: edm, stf, likelihood weighting with
+//              importance-sampled times, Adam 2e-3 with warm-up and cosine
+//              decay, power-function EMA of length 0.1, 20 000 steps
+//              (bench/TRAINING.md says how they were chosen)
 //   reference  the PyTorch peer's recipe exactly: noise prediction (scaled
 //              for VE), t ~ U(eps, 1), lambda = s^2, Adam at a constant 1e-3,
 //              EMA 0.999, batch 512, 3 x 128 SiLU, 10 000 steps

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   sde::NetConfig net = shown.net;
   std::int64_t steps = shown.steps, checkpoint_every = 0, eval_every = 1000;
   std::string data_path, resume, log_path, truth_path, validation_path, recipe = "standard";
-  std::string loss = "dsm", weighting = to_string(opt.weighting), parameterization = "edm",
+  std::string loss = to_string(opt.loss), weighting = to_string(opt.weighting), parameterization = "edm",
               projection = "rademacher", time_sampling = to_string(opt.time_sampling),
               lr_schedule = to_string(opt.adam.schedule), activation = "silu", embedding = "fourier";
   std::vector<double> lognormal{opt.lognormal_mean, opt.lognormal_std};
@@ -154,6 +154,7 @@ int main(int argc, char** argv) {
       const sde::TrainRecipe r =
           sde::train_recipe(sde::parse_recipe(recipe), sde_kind, given("--steps") ? steps : 0);
       // What the user did not give comes from the recipe.
+      if (!given("--loss")) loss = to_string(r.options.loss);
       if (!given("--parameterization")) parameterization = to_string(r.parameterization);
       if (!given("--weighting")) weighting = to_string(r.options.weighting);
       if (!given("--time-sampling")) time_sampling = to_string(r.options.time_sampling);
