@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "enum_names.hpp"
 #include "error.hpp"
 #include "io.hpp"
 #include "json_fields.hpp"
@@ -102,16 +103,9 @@ constexpr std::pair<Parameterization, const char*> kParameterizations[] = {
     {Parameterization::noise, "noise"}, {Parameterization::scaled, "scaled"}, {Parameterization::edm, "edm"}};
 }  // namespace
 
-std::string to_string(Parameterization p) {
-  for (const auto& [value, name] : kParameterizations)
-    if (value == p) return name;
-  return "?";
-}
-
+std::string to_string(Parameterization p) { return name_of(kParameterizations, p); }
 Parameterization parse_parameterization(const std::string& name) {
-  for (const auto& [value, known] : kParameterizations)
-    if (name == known) return value;
-  throw Error(fmt::format("unknown parameterization '{}' (noise, scaled, edm)", name));
+  return parse_name(kParameterizations, name, "parameterization");
 }
 
 Parameterization reference_parameterization(const Sde& sde) {

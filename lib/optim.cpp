@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "enum_names.hpp"
 #include "error.hpp"
 
 namespace sde {
@@ -41,17 +42,8 @@ constexpr std::pair<LrSchedule, const char*> kSchedules[] = {
     {LrSchedule::constant, "constant"}, {LrSchedule::cosine, "cosine"}, {LrSchedule::rsqrt, "rsqrt"}};
 }  // namespace
 
-std::string to_string(LrSchedule s) {
-  for (const auto& [value, name] : kSchedules)
-    if (value == s) return name;
-  return "?";
-}
-
-LrSchedule parse_lr_schedule(const std::string& name) {
-  for (const auto& [value, known] : kSchedules)
-    if (name == known) return value;
-  throw Error(fmt::format("unknown learning-rate schedule '{}' (constant, cosine, rsqrt)", name));
-}
+std::string to_string(LrSchedule s) { return name_of(kSchedules, s); }
+LrSchedule parse_lr_schedule(const std::string& name) { return parse_name(kSchedules, name, "learning-rate schedule"); }
 
 void AdamConfig::validate() const {
   if (!(lr > 0)) throw Error(fmt::format("adam: lr must be positive, got {}", lr));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "enum_names.hpp"
 #include "error.hpp"
 #include "json_fields.hpp"
 #include "parallel.hpp"
@@ -25,21 +26,6 @@ constexpr std::pair<TimeSampling, const char*> kTimeSamplings[] = {
     {TimeSampling::uniform, "uniform"}, {TimeSampling::lognormal, "lognormal"},
     {TimeSampling::importance, "importance"}};
 
-template <class E, std::size_t N>
-E parse_name(const std::pair<E, const char*> (&table)[N], const std::string& s, const char* what) {
-  std::string names;
-  for (const auto& [value, name] : table) {
-    if (s == name) return value;
-    names += (names.empty() ? "" : ", ") + std::string(name);
-  }
-  throw Error(fmt::format("unknown {} '{}' (expected {})", what, s, names));
-}
-template <class E, std::size_t N>
-std::string name_of(const std::pair<E, const char*> (&table)[N], E e) {
-  for (const auto& [value, name] : table)
-    if (value == e) return name;
-  return "?";
-}
 }  // namespace
 
 Loss parse_loss(const std::string& s) { return parse_name(kLosses, s, "loss"); }
