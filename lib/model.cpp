@@ -112,7 +112,7 @@ Parameterization reference_parameterization(const Sde& sde) {
   return sde.kind == SdeKind::ve ? Parameterization::scaled : Parameterization::noise;
 }
 
-double default_input_gain(const NetConfig& net) { return std::sqrt(double(net.frequencies) / net.dim); }
+double default_input_gain(const NetConfig& net) { return 2 * std::sqrt(double(net.frequencies) / net.dim); }
 
 ScoreCoefficients score_coefficients(Parameterization p, double sigma_data, double input_gain, const Sde& sde,
                                      double t) {

@@ -32,12 +32,16 @@
 //           score of N(mu, sigma_data^2 I), so F only learns what a Gaussian of the
 //           data's mean and scale does not explain, and at every sigma its
 //           target has unit scale. Its input is c_in (x~ - mu) times
-//           input_gain = sqrt(nf / d) (default_input_gain): at unit scale the d
+//           input_gain = 2 sqrt(nf / d) (default_input_gain): at unit scale the d
 //           coordinates reach the first layer ~sqrt(nf / d) times weaker than
 //           the 2 nf time features, the SiLU units stay in their near-linear
-//           range, and since F's target has no linear part (the Gaussian
-//           explains that) training sits on a plateau with F = 0: the score
-//           errors of ~1 at t < 0.4 of a first attempt.
+//           range (x/2 + x^2/4, no cubic term), and since F's target has no
+//           linear part (the Gaussian explains that) and, for symmetric data,
+//           no even part, training sits on a plateau with F = 0: the score
+//           errors of ~1 at t < 0.4 of a first attempt. sqrt(nf / d) escaped
+//           it on the ring of 8 but not on the 5 x 5 grid with DSM's noisy
+//           gradients (ODE gap -9 nats); twice that escapes both
+//           (bench/TRAINING.md).
 // r(t) is the RMS of x(t) for data of RMS sigma_data (EDM's c_in), so the
 // scaled network sees its input at unit scale at every t. This matters for
 // VE, where x(t) reaches +-3 sigma_max = +-150: a sampler integrates the
@@ -69,7 +73,7 @@ Parameterization reference_parameterization(const Sde& sde);
 struct ScoreCoefficients {
   double in, time, skip, out, centre;
 };
-// sqrt(nf / d): the d input coordinates as strong as the 2 nf time features.
+// 2 sqrt(nf / d): the d input coordinates twice as strong as the 2 nf time features.
 double default_input_gain(const NetConfig& net);
 ScoreCoefficients score_coefficients(Parameterization p, double sigma_data, double input_gain, const Sde& sde,
                                      double t);

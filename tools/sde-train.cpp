@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
               lr_schedule = to_string(opt.adam.schedule), activation = "silu", embedding = "fourier";
   std::vector<double> lognormal{opt.lognormal_mean, opt.lognormal_std};
   int log_every = 10;
+  double input_gain = 0;  // 0: default_input_gain
 
   app.add_option("data", data_path, "Training data, N x d .npy ('-' for stdin)")->required();
   app.add_option("--steps", steps, "Total training steps")->check(CLI::PositiveNumber)->capture_default_str();
@@ -111,7 +112,9 @@ int main(int argc, char** argv) {
       app.add_option("--embedding", embedding, "Time embedding: fourier or sinusoidal")->capture_default_str(),
       app.add_option("--frequencies", net.frequencies, "Time-embedding frequencies")->capture_default_str(),
       app.add_option("--fourier-scale", net.fourier_scale, "Std of the Fourier frequencies")->capture_default_str(),
-      app.add_flag("--residual", net.residual, "Residual hidden blocks")};
+      app.add_flag("--residual", net.residual, "Residual hidden blocks"),
+      app.add_option("--input-gain", input_gain, "edm: the gain on the network's unit-scale input (default 2 sqrt(nf/d))")
+          ->check(CLI::PositiveNumber)};
   auto& seed = tool.add_seed();
   auto& sde_options = tool.add_sde();
   auto& output = tool.add_output();
@@ -182,7 +185,10 @@ int main(int argc, char** argv) {
       model->parameterization = sde::parse_parameterization(parameterization);
       if (model->parameterization != sde::Parameterization::noise)
         model->sigma_data = sde::data_scale(model->parameterization, data);
-      if (model->parameterization == sde::Parameterization::edm) model->input_gain = sde::default_input_gain(net);
+      if (model->parameterization == sde::Parameterization::edm)
+        model->input_gain = input_gain > 0 ? input_gain : sde::default_input_gain(net);
+      else if (input_gain > 0)
+        throw sde::Error("--input-gain applies to the edm parameterization only");
       model->data_mean = data.colwise().mean();
     }
     if (opt.loss == sde::Loss::oracle && !truth) throw sde::Error("--loss oracle needs --truth SPEC");

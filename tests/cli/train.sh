@@ -39,7 +39,7 @@ assert (st['time_sampling'], st['weighting'], st['lr_schedule'], st['lr'], st['e
 n = json.load(open('ve_noise.json')); assert n['parameterization'] == 'noise' and 'sigma_data' not in n
 e = json.load(open('m1.json'))
 assert e['parameterization'] == 'edm' and abs(e['sigma_data'] - (d - d.mean(0)).std()) < 1e-9, e['sigma_data']
-assert abs(e['input_gain'] - 2.0) < 1e-12  # sqrt(nf / d) = sqrt(8 / 2)
+assert abs(e['input_gain'] - 4.0) < 1e-12  # 2 sqrt(nf / d) = 2 sqrt(8 / 2)
 st = e['training']['settings']
 assert (st['time_sampling'], st['weighting'], st['lr_schedule'], st['horizon'], st['warmup'], st['ema'], st['ema_length']) == ('importance', 'likelihood', 'cosine', 60, 6, 0, 0.1), st
 "
@@ -67,6 +67,9 @@ assert list(rows[0]) == ['step', 'loss', 'validation', 'score_error_t1e-05_0.01'
 assert [r['step'] for r in rows] == ['10', '20', '30', '40'] and rows[0]['validation'] == '' and float(rows[1]['validation']) > 0
 s = json.load(open('ev.s.json')); assert len(s['evaluations']) == 2 and len(s['evaluations'][1]['score_error_by_t_band']) == 4
 "
+check "--input-gain" sde-train data.npy $SMALL --steps 5 --input-gain 3 -o gain.json
+py "the gain is in the model file" "assert json.load(open('gain.json'))['input_gain'] == 3"
+expect_error "--input-gain is edm's" 1 "edm parameterization only" out.json sde-train data.npy --parameterization noise --input-gain 3 --steps 5 -o out.json
 check "the stable target field" sde-train data.npy $SMALL --steps 20 --loss stf -o stf.json
 check "the oracle loss regresses on the truth" sde-train data.npy $SMALL --steps 20 --loss oracle --truth "$RING" -o or.json
 expect_error "oracle needs the truth" 1 "--loss oracle needs --truth" out.json sde-train data.npy --loss oracle --steps 5 -o out.json
