@@ -2,12 +2,13 @@
 # The main job on the default data, the ring of 8 Gaussians (data/ring8.json):
 # draw data, train a score network, sample with the PC sampler and with a
 # fast stochastic solver (DDIM with eta = 1, 50 steps), compute likelihoods, and compare everything with the exact
-# mixture. Files go to out/demo (OUT= to change). STEPS= sets training steps.
+# mixture. Files go to out/demo (OUT= to change). STEPS= sets training steps
+# (default: the standard recipe's 20 000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SDE_BIN:-$root/build/bin}
 out=${OUT:-$root/out/demo}
-steps=${STEPS:-10000}
+steps=${STEPS:-20000}
 mkdir -p "$out"
 export PATH="$bin:$PATH"
 ring=$root/data/ring8.json
@@ -16,7 +17,7 @@ field() { /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); 
 echo "== 1. data: 20000 exact draws from $ring, 1000 held-out points"
 sde-perturb --mixture "$ring" -n 20000 --seed 0 -o "$out/data.npy"
 sde-perturb --mixture "$ring" -n 1000 --seed 1 -o "$out/heldout.npy"
-echo "== 2. train a score network ($steps steps, VP SDE, denoising score matching)"
+echo "== 2. train a score network ($steps steps, VP SDE, the standard recipe: EDM preconditioning, stable-target DSM)"
 sde-train "$out/data.npy" --steps "$steps" -o "$out/model.json" --log "$out/loss.csv" --summary "$out/train.json"
 echo "   $(field "$out/train.json" "f\"{d['steps_per_second']:.0f} steps/s, loss over the last 100 steps {d['recent_loss']:.4f}\"")"
 echo "== 3. sample 5000 points: PC (1000 steps + Langevin corrector, 2000 NFE) and DDIM eta = 1 (50 steps)"
