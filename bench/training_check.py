@@ -57,17 +57,12 @@ def render(paths):
     for path in paths:
         for line in open(path):
             r = json.loads(line)
-            if "pc" not in r or "likelihood_mae" not in r:
-                pc = f"{r['pc']['gap']:+.3f} ({r['pc']['worst_weight_se']:.1f})" if "pc" in r else "-"
-                mae = f"{r['likelihood_mae']:.3f}" if "likelihood_mae" in r else "-"
-            else:
-                pc = f"{r['pc']['gap']:+.3f} ({r['pc']['worst_weight_se']:.1f})"
-                mae = f"{r['likelihood_mae']:.3f}"
+            gap = lambda k: f"{r[k]['gap']:+.3f} ({r[k]['worst_weight_se']:.1f})" if k in r else "-"
+            mae = f"{r['likelihood_mae']:.3f}" if "likelihood_mae" in r else "-"
             by_t = r["score_error_by_t"]  # 25 times evenly on [0.01, 1]
             picks = [by_t[0], by_t[1], by_t[2], by_t[9]]
             print(f"| {r['mixture'].removesuffix('.json')} | {r['sde']} | {r['label']} | {r['train_seconds']:.0f} "
-                  f"| {pc} "
-                  f"| {r['ode']['gap']:+.3f} ({r['ode']['worst_weight_se']:.1f}) | {mae} "
+                  f"| {gap('pc')} | {gap('ode')} | {mae} "
                   f"| {' / '.join(f'{x:.3f}' for x in picks)} |")
 
 

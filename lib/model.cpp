@@ -151,6 +151,7 @@ Json model_to_json(const Model& model) {
                               {"updates", model.ema->updates},
                               {"weights", layer_list(model.net, model.ema->values)}}
                        : Json(nullptr);
+  if (model.ema && model.ema->length > 0) j["ema"]["length"] = model.ema->length;
   j["optimizer"] = model.optimizer ? Json{{"steps", model.optimizer->steps},
                                           {"m", float_list(model.optimizer->m)},
                                           {"v", float_list(model.optimizer->v)}}
@@ -212,8 +213,9 @@ Model model_from_json(const Json& j) {
   model.training = json::field(j, "training", what);
 
   if (const Json& e = json::field(j, "ema", what); !e.is_null()) {
-    json::reject_unknown_fields(e, {"decay", "updates", "weights"}, "ema");
+    json::reject_unknown_fields(e, {"decay", "length", "updates", "weights"}, "ema");
     model.ema = EmaState{json::number(json::field(e, "decay", "ema"), "ema.decay"),
+                         e.contains("length") ? json::number(e["length"], "ema.length") : 0.0,
                          json::integer(json::field(e, "updates", "ema"), "ema.updates"),
                          read_layers(json::field(e, "weights", "ema"), model.net, "ema.weights")};
   }

@@ -13,7 +13,7 @@
 //    "training": {settings, "step", "final_loss", "data": {"rows", "hash"}},
 //    "time_frequencies": [...],
 //    "weights": [{"weight": [[out x in]], "bias": [out]}, ...]     raw parameters
-//    "ema": {"decay", "updates", "weights": [...same layout...]}  or null
+//    "ema": {"decay", "length" (power EMA), "updates", "weights": [...same layout...]}  or null
 //    "optimizer": {"steps", "m": [...], "v": [...]}   flat, parameter order}
 // Numbers are float32 values written with the fewest digits that read back to
 // the same float, so a checkpoint resumes training bit for bit.
@@ -84,7 +84,8 @@ struct OptimizerState {
 };
 
 struct EmaState {
-  double decay = 0;
+  double decay = 0;   // the fixed decay, or 0 for a power-function EMA of
+  double length = 0;  // this relative length
   std::int64_t updates = 0;
   std::vector<float> values;
 };

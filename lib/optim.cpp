@@ -122,17 +122,18 @@ void Adam::restore(std::int64_t steps, std::span<const float> m, std::span<const
 
 void EmaConfig::validate() const {
   if (!(decay >= 0 && decay < 1)) throw Error(fmt::format("ema: decay must be in [0, 1), got {}", decay));
-  // sigma_rel of j^gamma on [0, 1] is below 1/sqrt(12) = 0.289 (gamma > -1).
-  if (!(length >= 0 && length < 0.28))
-    throw Error(fmt::format("ema: length must be in [0, 0.28), got {}", length));
+  // sigma_rel of the profile j^gamma (gamma >= 0) falls from 1/sqrt(12) = 0.289
+  // at gamma = 0 towards 0 as 1/gamma; 1e-4 is gamma ~ 1e4.
+  if (!(length == 0 || (length >= 1e-4 && length < 0.28)))
+    throw Error(fmt::format("ema: length must be 0 or in [1e-4, 0.28), got {}", length));
   if (decay > 0 && length > 0) throw Error("ema: give a decay or a length, not both");
 }
 
 double Ema::power_exponent(double length) {
-  // sigma_rel(gamma) = sqrt((gamma + 1) / ((gamma + 2)^2 (gamma + 3))) falls
-  // monotonically from 0.289 at gamma = -1 towards 0: bisect.
+  // sigma_rel(gamma) = sqrt((gamma + 1) / ((gamma + 2)^2 (gamma + 3))) is
+  // decreasing on gamma >= 0: bisect there.
   const auto rel = [](double g) { return std::sqrt((g + 1) / ((g + 2) * (g + 2) * (g + 3))); };
-  double lo = -1, hi = 1e6;
+  double lo = 0, hi = 1e6;
   for (int i = 0; i < 200; ++i) {
     const double mid = 0.5 * (lo + hi);
     (rel(mid) > length ? lo : hi) = mid;

@@ -69,7 +69,7 @@ private:
 // whose length is a fraction of training (Karras et al. 2024, EDM2).
 struct EmaConfig {
   double decay = 0.999;  // fixed decay; 0 with length 0: no EMA
-  double length = 0;     // > 0: power-function EMA of this relative std (sigma_rel)
+  double length = 0;     // > 0: power-function EMA of this relative std (sigma_rel, < 0.28)
   bool enabled() const { return decay > 0 || length > 0; }
   void validate() const;  // throws sde::Error
 };

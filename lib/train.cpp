@@ -434,24 +434,24 @@ double Trainer::evaluate(std::int64_t k, std::vector<float>& grad) {
 
 double Trainer::validation_loss(const Matrix& held_out) {
   Impl& m = *impl_;
+  const Eigen::Index B = m.opt.batch, n = held_out.rows();
   if (held_out.cols() != m.net.config().dim)
     throw Error(fmt::format("validation data have {} columns, the model {}", held_out.cols(), m.net.config().dim));
+  if (n < B) throw Error(fmt::format("validation needs at least one batch ({} rows), got {}", B, n));
   // The EMA weights swapped in for the evaluation, the raw ones back after.
   std::vector<float> raw;
   if (m.ema) {
     raw.assign(m.net.params().begin(), m.net.params().end());
     std::copy(m.ema->values().begin(), m.ema->values().end(), m.net.params().begin());
   }
-  // Batches of held-out rows at the draws of fixed negative "steps", which
-  // training never uses.
+  // Whole batches of held-out rows at the draws of fixed negative "steps",
+  // which training never uses.
   double total = 0;
-  const Eigen::Index B = m.opt.batch, n = held_out.rows();
   for (Eigen::Index first = 0; first + B <= n; first += B) {
     m.draw(-1 - first / B, held_out.middleRows(first, B), /*fixed_rows=*/true);
     total += m.loss_and_gradient(/*gradient=*/false) * double(B);
   }
   if (m.ema) std::copy(raw.begin(), raw.end(), m.net.params().begin());
-  if (n < B) throw Error(fmt::format("validation needs at least one batch ({} rows), got {}", B, n));
   return total / double(n / B * B);
 }
 
@@ -474,7 +474,8 @@ void Trainer::save_state(Model& model) const {
                                    {m.adam.first_moment().begin(), m.adam.first_moment().end()},
                                    {m.adam.second_moment().begin(), m.adam.second_moment().end()}};
   if (m.ema)
-    model.ema = EmaState{m.ema->config().decay, m.ema->updates(), {m.ema->values().begin(), m.ema->values().end()}};
+    model.ema = EmaState{m.ema->config().decay, m.ema->config().length, m.ema->updates(),
+                         {m.ema->values().begin(), m.ema->values().end()}};
   else
     model.ema.reset();
 }

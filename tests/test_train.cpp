@@ -284,10 +284,10 @@ TEST_CASE("edm chain rule: a zero network is the exact score of N(mu, sigma_data
 TEST_CASE("edm regression on the exact score leaves the F = 0 plateau") {
   // The oracle loss has no DSM noise: its minimum is 0. A network fed its
   // input at unit scale (input_gain 1) sits on the plateau F = 0 for
-  // thousands of steps (score error ~1 at small t); with sqrt(nf / d) = 4
-  // (half the default) it learns. 2000 steps of a 2 x 64 network, score error over t in [0.02, 0.3]
-  // on 1000 exact draws at 5 times: measured 0.25 against 0.94 (the F = 0
-  // error is ~0.95 there), so the bounds sit well between the two.
+  // thousands of steps (score error ~1 at small t); with the default
+  // 2 sqrt(nf / d) = 8 it learns. 2000 steps of a 2 x 64 network, score
+  // error over t in [0.02, 0.3] on 1000 exact draws at 5 times: the F = 0
+  // error is ~0.95 there; the bounds sit well between the two.
   const GaussianMixture ring = read_mixture(std::string(SDE_TEST_DATA) + "/../../data/ring8.json");
   Matrix data(4000, 2);
   ring.sample(1, 0, data);
@@ -311,7 +311,7 @@ TEST_CASE("edm regression on the exact score leaves the F = 0 plateau") {
     return score_relative_error(NetScore(model), ring, 0.02, 0.3, 5, 1000, 7);
   };
   CHECK(default_input_gain(NetConfig{}) == 8.0);  // nf = 32, d = 2
-  const double learned = train(4.0), plateau = train(1.0);
+  const double learned = train(8.0), plateau = train(1.0);
   CAPTURE(learned);
   CAPTURE(plateau);
   CHECK(learned < 0.4);
@@ -361,22 +361,24 @@ TEST_CASE("training times: uniform, lognormal in sigma, importance ~ g^2/s^2") {
     const std::vector<double> t = draws(o, sde, w);
     double mw = 0, mwt = 0;
     for (int i = 0; i < n; ++i) mw += w[i] / n, mwt += w[i] * t[i] / n;
-    double var = 0;
-    for (int i = 0; i < n; ++i) var += std::pow(w[i] * t[i] - mwt, 2) / n;
+    double var = 0, var_w = 0;
+    for (int i = 0; i < n; ++i) var += std::pow(w[i] * t[i] - mwt, 2) / n, var_w += std::pow(w[i] - mw, 2) / n;
     CAPTURE(sde.name());
     CHECK(std::abs(mwt - 0.5 * (sde.T + o.eps)) < 4 * std::sqrt(var / n));
-    CHECK(mw > 0.9);  // heavy-tailed weights: only a loose check of the mean of w itself
+    CHECK(std::abs(mw - 1) < 4 * std::sqrt(var_w / n));
   }
 }
 
 TEST_CASE("the standard recipe trains the same bits for any threads and resumes exactly") {
   const Matrix data = ring_data(500);
+  // Batch 300: three chunks of rows (the last one short), so stf's and the
+  // network's chunked paths run on 1 and on 3 threads.
   TrainOptions one = train_recipe(Recipe::standard, Sde::vp()).options;
-  one.batch = 64;
+  one.batch = 300;
   one.adam.warmup = 5;
   one.adam.horizon = 30;
   TrainOptions two = one;
-  two.threads = 2;
+  two.threads = 3;
   auto edm_model = [&] {
     Model m = small_model(Sde::vp());
     m.parameterization = Parameterization::edm;
@@ -391,9 +393,8 @@ TEST_CASE("the standard recipe trains the same bits for any threads and resumes 
     for (int k = 0; k < 30; ++k) CHECK(ta.step() == tb.step());
     ta.save_state(a);
     tb.save_state(b);
-    // The held-out loss: the same twice and for both thread counts.
-    const Matrix held = ring_data(200).array() + 0.1;
-    CHECK(ta.validation_loss(held) == ta.validation_loss(held));
+    // The held-out loss does not depend on the threads either.
+    const Matrix held = ring_data(700).array() + 0.1;
     CHECK(ta.validation_loss(held) == tb.validation_loss(held));
     CHECK_THROWS_AS(ta.validation_loss(ring_data(10)), Error);  // shorter than a batch
   }
@@ -426,33 +427,70 @@ TEST_CASE("stf: the dsm gradient in expectation, with less noise") {
   model.data_mean = data.colwise().mean();
   model.input_gain = default_input_gain(model.net.config());
   const int K = 300;
-  struct Moments {
-    std::vector<double> mean, var;
-  };
-  auto gradient_moments = [&](Loss loss) {
-    TrainOptions o = small_options(loss);
-    o.weighting = Weighting::unit;
-    Trainer trainer(model, data, o);
-    Moments m{std::vector<double>(model.net.num_params()), std::vector<double>(model.net.num_params())};
-    std::vector<float> g;
-    for (int k = 0; k < K; ++k) {
-      trainer.evaluate(k, g);
-      for (std::size_t j = 0; j < g.size(); ++j) m.mean[j] += g[j] / K, m.var[j] += double(g[j]) * g[j] / K;
+  // Both variants evaluate the same K steps (same rows, times and noise), so
+  // the standard error of their difference comes from the per-step
+  // differences. stf's self-normalised average has a bias O(1/B): 1.6% at
+  // B = 64, allowed as 2% of the largest mean gradient.
+  TrainOptions o = small_options(Loss::dsm);
+  o.weighting = Weighting::unit;
+  TrainOptions o_stf = o;
+  o_stf.loss = Loss::stf;
+  Trainer dsm_trainer(model, data, o), stf_trainer(model, data, o_stf);
+  const std::size_t P = model.net.num_params();
+  std::vector<double> mean_dsm(P), mean_diff(P), var_diff(P), var_dsm(P), var_stf(P);
+  std::vector<float> g_dsm, g_stf;
+  for (int k = 0; k < K; ++k) {
+    dsm_trainer.evaluate(k, g_dsm);
+    stf_trainer.evaluate(k, g_stf);
+    for (std::size_t j = 0; j < P; ++j) {
+      const double d = double(g_stf[j]) - g_dsm[j];
+      mean_dsm[j] += g_dsm[j] / double(K);
+      mean_diff[j] += d / K;
+      var_diff[j] += d * d / K;
+      var_dsm[j] += double(g_dsm[j]) * g_dsm[j] / K;
+      var_stf[j] += double(g_stf[j]) * g_stf[j] / K;
     }
-    for (std::size_t j = 0; j < g.size(); ++j) m.var[j] -= m.mean[j] * m.mean[j];
-    return m;
-  };
-  const Moments dsm = gradient_moments(Loss::dsm), stf = gradient_moments(Loss::stf);
-  double scale = 0, dsm_var = 0;
-  for (std::size_t j = 0; j < dsm.mean.size(); ++j) scale = std::max(scale, std::abs(dsm.mean[j])), dsm_var += dsm.var[j];
+  }
+  double scale = 0, dsm_var = 0, stf_var = 0, mean_stf_j = 0;
   int outside = 0;
-  double stf_var = 0;
-  for (std::size_t j = 0; j < dsm.mean.size(); ++j) {
-    const double se = std::sqrt((dsm.var[j] + stf.var[j]) / K);
-    outside += std::abs(dsm.mean[j] - stf.mean[j]) > 4 * se + 0.02 * scale;
-    stf_var += stf.var[j];
+  for (std::size_t j = 0; j < P; ++j) scale = std::max(scale, std::abs(mean_dsm[j]));
+  for (std::size_t j = 0; j < P; ++j) {
+    mean_stf_j = mean_dsm[j] + mean_diff[j];
+    dsm_var += var_dsm[j] - mean_dsm[j] * mean_dsm[j];
+    stf_var += var_stf[j] - mean_stf_j * mean_stf_j;
+    const double se = std::sqrt((var_diff[j] - mean_diff[j] * mean_diff[j]) / K);
+    outside += std::abs(mean_diff[j]) > 4 * se + 0.02 * scale;
   }
   CAPTURE(stf_var / dsm_var);
   CHECK(outside == 0);
   CHECK(stf_var < dsm_var);
+}
+
+TEST_CASE("edm: NetScore is EDM's denoiser D = mu + c_skip (x~ - mu) + c_out F through Tweedie") {
+  // Written from Karras et al. 2022 directly, for a random (non-zero)
+  // network: x~ = x/m, sigma = s/m, F at c_in (x~ - mu) times the gain and
+  // time ln(sigma)/4, score = (m D - x)/s^2.
+  Model model = small_model(Sde::vp(), 11);
+  model.parameterization = Parameterization::edm;
+  model.sigma_data = 1.3;
+  model.input_gain = 2.5;
+  model.data_mean = RowVector::LinSpaced(2, 0.7, -0.4);
+  const NetScore score(model);
+  NetWorkspace ws(model.net, kChunkRows);
+  const Matrix x = ring_data(30);
+  for (double t : {1e-3, 0.05, 0.4, 1.0}) {
+    const double m = model.sde.mean_coeff(t), s = model.sde.std(t), sigma = s / m, sd = model.sigma_data;
+    const double c_skip = sd * sd / (sigma * sigma + sd * sd), c_out = sigma * sd / std::sqrt(sigma * sigma + sd * sd),
+                 c_in = 1 / std::sqrt(sigma * sigma + sd * sd);
+    const Matrix x_tilde = x / m;
+    const Matrix centred = x_tilde.rowwise() - model.data_mean;
+    Net::Matrix input = (model.input_gain * c_in * centred).cast<float>(), F(30, 2);
+    model.net.evaluate(input, Net::Vector::Constant(30, float(std::log(sigma) / 4)), F, ws);
+    const Matrix D = (c_skip * centred + c_out * F.cast<double>()).rowwise() + model.data_mean;
+    const Matrix expected = (m * D - x) / (s * s);
+    Matrix got;
+    score.score(x, Vector::Constant(30, t), got);
+    CAPTURE(t);
+    CHECK((got - expected).cwiseAbs().maxCoeff() <= 1e-6 * (1 + expected.cwiseAbs().maxCoeff()));
+  }
 }

@@ -122,6 +122,43 @@ int main(int argc, char** argv) {
   for (const char* name : {"--sde", "--sigma-min", "--sigma-max", "--beta-min", "--beta-max"})
     fixed.push_back(app.get_option(name));
   const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
+  // After parsing, before any work: a new run takes from its recipe what was
+  // not given, and an option that would have no effect is a usage error.
+  app.final_callback([&] {
+    if (given("--eval-every") && validation_path.empty() && truth_path.empty())
+      throw CLI::ValidationError("--eval-every", "needs --validation or --truth");
+    if (!resume.empty()) {
+      // A cosine run ends where its schedule does; other runs need to be told.
+      if (!given("--steps")) steps = 0;
+      return;
+    }
+    sde::Sde sde_kind;
+    try {
+      sde_kind = sde_options.make();
+    } catch (const sde::Error&) {
+      return;  // the run reports it
+    }
+    // smld and ddpm are the paper's own objectives: the reference recipe's settings.
+    const bool discrete = loss == "smld" || loss == "ddpm";
+    const sde::TrainRecipe r = sde::train_recipe(discrete && !given("--recipe") ? sde::Recipe::reference
+                                                                                 : sde::parse_recipe(recipe),
+                                                 sde_kind, given("--steps") ? steps : 0);
+    if (!given("--loss")) loss = to_string(r.options.loss);
+    if (!given("--parameterization")) parameterization = to_string(r.parameterization);
+    if (!given("--weighting")) weighting = to_string(r.options.weighting);
+    if (!given("--time-sampling")) time_sampling = to_string(r.options.time_sampling);
+    if (!given("--lr-schedule")) lr_schedule = to_string(r.options.adam.schedule);
+    if (!given("--lr")) opt.adam.lr = r.options.adam.lr;
+    if (!given("--warmup")) opt.adam.warmup = r.options.adam.warmup;
+    if (!given("--batch")) opt.batch = r.options.batch;
+    steps = r.steps;
+    if (!given("--ema") && !given("--ema-length")) opt.ema = r.options.ema;
+    if (given("--ema") != given("--ema-length")) (given("--ema") ? opt.ema.length : opt.ema.decay) = 0;
+    if (given("--lognormal") && time_sampling != "lognormal")
+      throw CLI::ValidationError("--lognormal", "applies to --time-sampling lognormal only");
+    if (given("--input-gain") && parameterization != "edm")
+      throw CLI::ValidationError("--input-gain", "applies to the edm parameterization only");
+  });
 
   return tool.run(argc, argv, [&] {
     if (output.path == "-") throw sde::Error("give the model file with -o FILE");
@@ -134,7 +171,14 @@ int main(int argc, char** argv) {
     std::optional<sde::GaussianMixture> truth;
     if (!truth_path.empty()) truth.emplace(sde::read_mixture(truth_path));
     std::optional<sde::Matrix> validation;
-    if (!validation_path.empty()) validation.emplace(sde::read_matrix(validation_path));
+    if (!validation_path.empty()) {
+      validation.emplace(sde::read_matrix(validation_path));
+      try {
+        sde::require_finite(*validation);
+      } catch (const sde::Error& e) {
+        throw e.with_file(sde::input_name(validation_path));
+      }
+    }
     std::optional<sde::Model> model;
     if (!resume.empty()) {
       for (const CLI::Option* o : fixed)
@@ -149,25 +193,13 @@ int main(int argc, char** argv) {
       } catch (const sde::Error& e) {
         throw e.with_file(resume);
       }
-      if (opt.adam.schedule == sde::LrSchedule::cosine && steps != opt.adam.horizon)
+      const bool cosine = opt.adam.schedule == sde::LrSchedule::cosine;
+      if (steps == 0 && !cosine) throw sde::Error(resume, "give --steps: the step to train to");
+      if (steps == 0) steps = opt.adam.horizon;
+      if (cosine && steps != opt.adam.horizon)
         throw sde::Error(resume, fmt::format("its cosine schedule ends at step {}: resume with --steps {}",
                                              opt.adam.horizon, opt.adam.horizon));
     } else {
-      const sde::Sde sde_kind = sde_options.make();
-      const sde::TrainRecipe r =
-          sde::train_recipe(sde::parse_recipe(recipe), sde_kind, given("--steps") ? steps : 0);
-      // What the user did not give comes from the recipe.
-      if (!given("--loss")) loss = to_string(r.options.loss);
-      if (!given("--parameterization")) parameterization = to_string(r.parameterization);
-      if (!given("--weighting")) weighting = to_string(r.options.weighting);
-      if (!given("--time-sampling")) time_sampling = to_string(r.options.time_sampling);
-      if (!given("--lr-schedule")) lr_schedule = to_string(r.options.adam.schedule);
-      if (!given("--lr")) opt.adam.lr = r.options.adam.lr;
-      if (!given("--warmup")) opt.adam.warmup = r.options.adam.warmup;
-      if (!given("--batch")) opt.batch = r.options.batch;
-      steps = r.steps;
-      if (!given("--ema") && !given("--ema-length")) opt.ema = r.options.ema;
-      if (given("--ema") != given("--ema-length")) (given("--ema") ? opt.ema.length : opt.ema.decay) = 0;
       net.dim = static_cast<int>(data.cols());
       net.activation = sde::parse_activation(activation);
       net.embedding = sde::parse_time_embedding(embedding);
@@ -181,26 +213,29 @@ int main(int argc, char** argv) {
       opt.adam.horizon = opt.adam.schedule == sde::LrSchedule::cosine ? steps : 0;  // only cosine has an end
       opt.seed = seed;
       model.emplace(sde::Net(net, seed));
-      model->sde = sde_kind;
+      model->sde = sde_options.make();
       model->parameterization = sde::parse_parameterization(parameterization);
       if (model->parameterization != sde::Parameterization::noise)
         model->sigma_data = sde::data_scale(model->parameterization, data);
       if (model->parameterization == sde::Parameterization::edm)
         model->input_gain = input_gain > 0 ? input_gain : sde::default_input_gain(net);
-      else if (input_gain > 0)
-        throw sde::Error("--input-gain applies to the edm parameterization only");
-      model->data_mean = data.colwise().mean();
+      model->data_mean = data.colwise().mean();  // before training: edm centres on it
     }
     if (opt.loss == sde::Loss::oracle && !truth) throw sde::Error("--loss oracle needs --truth SPEC");
     opt.threads = tool.threads();
     sde::Trainer trainer(*model, data, opt, truth ? &*truth : nullptr);
     model->training["settings"] = sde::train_options_to_json(opt);
-    model->data_mean = data.colwise().mean();
     model->training["data"] = {{"rows", data.rows()},
                                {"fingerprint", fmt::format("{:016x}", sde::data_fingerprint(data))}};
     if (trainer.steps_done() >= steps)
       throw sde::Error(fmt::format("the checkpoint already has {} steps (--steps {})", trainer.steps_done(), steps));
-    if (validation) trainer.validation_loss(*validation);  // its errors before any work
+    if (validation) {  // its errors before any work
+      try {
+        trainer.validation_loss(*validation);
+      } catch (const sde::Error& e) {
+        throw e.with_file(sde::input_name(validation_path));
+      }
+    }
 
     std::ofstream log;
     const bool jsonl = log_path.ends_with(".jsonl");
@@ -238,9 +273,10 @@ int main(int argc, char** argv) {
       loss_sum += loss_value;
       if (steps - k < 100) recent.push_back(loss_value);
       const bool eval_now = (validation || truth) && (k % eval_every == 0 || k == steps);
-      Json row = eval_now ? evaluate(k, loss_value) : Json{{"step", k}, {"loss", loss_value}};
-      if (eval_now) evaluations.push_back(row);
-      if (log.is_open() && (k % log_every == 0 || eval_now)) log << log_line(row, jsonl, validation.has_value(), truth.has_value());
+      if (eval_now) evaluations.push_back(evaluate(k, loss_value));
+      if (log.is_open() && (k % log_every == 0 || eval_now))
+        log << log_line(eval_now ? evaluations.back() : Json{{"step", k}, {"loss", loss_value}}, jsonl,
+                        validation.has_value(), truth.has_value());
       if (checkpoint_every > 0 && k % checkpoint_every == 0 && k < steps) save(loss_value);
       progress->detail(fmt::format("loss {:.4f}", loss_value));
       progress->advance(1);

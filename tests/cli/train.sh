@@ -69,7 +69,12 @@ s = json.load(open('ev.s.json')); assert len(s['evaluations']) == 2 and len(s['e
 "
 check "--input-gain" sde-train data.npy $SMALL --steps 5 --input-gain 3 -o gain.json
 py "the gain is in the model file" "assert json.load(open('gain.json'))['input_gain'] == 3"
-expect_error "--input-gain is edm's" 1 "edm parameterization only" out.json sde-train data.npy --parameterization noise --input-gain 3 --steps 5 -o out.json
+expect_error "--input-gain is edm's" 2 "edm parameterization only" out.json sde-train data.npy --parameterization noise --input-gain 3 --steps 5 -o out.json
+expect_error "--lognormal needs its time sampling" 2 "applies to --time-sampling lognormal" out.json sde-train data.npy --lognormal=-1,1 --steps 5 -o out.json
+expect_error "--eval-every needs something to evaluate" 2 "needs --validation or --truth" out.json sde-train data.npy --eval-every 5 --steps 5 -o out.json
+check "smld and ddpm take the paper's settings" sde-train data.npy $SMALL --loss smld --sde ve --steps 5 -o smld.json
+py "smld's settings" "st = json.load(open('smld.json'))['training']['settings']; assert (st['time_sampling'], st['weighting']) == ('uniform', 'sigma2'), st"
+expect_error "a constant-rate resume needs --steps" 1 "give --steps" out.json sde-train data.npy --resume part.json -o out.json
 check "the stable target field" sde-train data.npy $SMALL --steps 20 --loss stf -o stf.json
 check "the oracle loss regresses on the truth" sde-train data.npy $SMALL --steps 20 --loss oracle --truth "$RING" -o or.json
 expect_error "oracle needs the truth" 1 "--loss oracle needs --truth" out.json sde-train data.npy --loss oracle --steps 5 -o out.json
