@@ -14,6 +14,20 @@
 
 namespace sde::cli {
 
+const CLI::Validator PositiveCount(
+    [](std::string& text) -> std::string {
+      std::size_t used = 0;
+      long long value = 0;
+      try {
+        value = std::stoll(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != text.size() || value <= 0) return "expected a positive whole number, got '" + text + "'";
+      return "";
+    },
+    "COUNT");
+
 Sde SdeOptions::make() const {
   switch (parse_sde_kind(kind)) {
     case SdeKind::ve:

@@ -29,6 +29,10 @@
 
 namespace sde::cli {
 
+// A count of samples, chains or rows: a positive whole number, with a
+// message that says so (CLI11's PositiveNumber prints its range's 300 digits).
+extern const CLI::Validator PositiveCount;
+
 struct OutputOptions {
   std::string path = "-";  // "-" is stdout
   std::string dtype = "f8";

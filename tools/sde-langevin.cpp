@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   double step_size = 0, t = 0, sigma = 0, snr = 0;
   bool annealed = false, mala = false;
 
-  auto* n_opt = app.add_option("-n,--samples", n, "Number of chains (default: 1000, or the rows of an --init file)");
+  auto* n_opt = app.add_option("-n,--samples", n, "Number of chains (default: 1000, or the rows of an --init file)")
+                    ->check(sde::cli::PositiveCount);
   auto* init_opt = app.add_option("--init", init_spec, "Start: uniform:A,B, normal:M,S (every coordinate) or a .npy file of N rows")
                        ->capture_default_str();
   app.add_option("--steps", steps, "Langevin steps (per noise level when annealed or with --snr)")

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   auto& mixture_path = tool.add_mixture(false);
   app.get_option("--mixture")->excludes(data_opt);
   auto* n_opt = app.add_option("-n,--samples", n, "Number of samples (with --mixture)")
-                    ->check(CLI::PositiveNumber);
+                    ->check(sde::cli::PositiveCount);
   auto* t_opt = app.add_option("--t", t, "Time in [0, 1] (0: clean data)")
                     ->check(CLI::Range(0.0, 1.0))
                     ->capture_default_str();

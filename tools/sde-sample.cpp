@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   int class_label = -1;
   double guidance = 1.0;
 
-  app.add_option("-n,--samples", n, "Number of samples")->capture_default_str();
+  app.add_option("-n,--samples", n, "Number of samples")->check(sde::cli::PositiveCount)->capture_default_str();
   app.add_option("--sampler", sampler, "pc, ode, ddim, dpm-solver or unipc")
       ->check(CLI::IsMember({"pc", "ode", "ddim", "dpm-solver", "unipc"}))
       ->capture_default_str();
