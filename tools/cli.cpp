@@ -1,5 +1,8 @@
 #include "cli.hpp"
 
+#include <cmath>
+#include <type_traits>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,19 +17,35 @@
 
 namespace sde::cli {
 
-const CLI::Validator PositiveCount(
-    [](std::string& text) -> std::string {
-      std::size_t used = 0;
-      long long value = 0;
-      try {
-        value = std::stoll(text, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != text.size() || value <= 0) return "expected a positive whole number, got '" + text + "'";
-      return "";
-    },
-    "COUNT");
+namespace {
+
+// A validator from a parser of the whole text and a test of its value.
+template <class T>
+CLI::Validator number_check(const char* expected, bool (*accept)(T)) {
+  return CLI::Validator(
+      [expected, accept](std::string& text) -> std::string {
+        std::size_t used = 0;
+        T value{};
+        try {
+          if constexpr (std::is_integral_v<T>) value = std::stoll(text, &used);
+          else value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || !accept(value)) return std::string("expected ") + expected + ", got '" + text + "'";
+        return "";
+      },
+      std::is_integral_v<T> ? "COUNT" : "NUMBER");
+}
+
+}  // namespace
+
+const CLI::Validator PositiveCount =
+    number_check<long long>("a positive whole number", [](long long v) { return v > 0; });
+const CLI::Validator NonNegativeCount =
+    number_check<long long>("a whole number >= 0", [](long long v) { return v >= 0; });
+const CLI::Validator Positive =
+    number_check<double>("a positive number", [](double v) { return std::isfinite(v) && v > 0; });
 
 Sde SdeOptions::make() const {
   switch (parse_sde_kind(kind)) {

@@ -29,9 +29,9 @@
 
 namespace sde::cli {
 
-// A count of samples, chains or rows: a positive whole number, with a
-// message that says so (CLI11's PositiveNumber prints its range's 300 digits).
-extern const CLI::Validator PositiveCount;
+// Checks of counts (whole numbers) and of real values, with messages that
+// say what was expected (CLI11's PositiveNumber prints a 300-digit range).
+extern const CLI::Validator PositiveCount, NonNegativeCount, Positive;
 
 struct OutputOptions {
   std::string path = "-";  // "-" is stdout

@@ -46,24 +46,24 @@ int main(int argc, char** argv) {
   auto* init_opt = app.add_option("--init", init_spec, "Start: uniform:A,B, normal:M,S (every coordinate) or a .npy file of N rows")
                        ->capture_default_str();
   app.add_option("--steps", steps, "Langevin steps (per noise level when annealed or with --snr)")
-      ->check(CLI::PositiveNumber)
+      ->check(sde::cli::PositiveCount)
       ->capture_default_str();
   auto* step_opt = app.add_option("--step-size", step_size, "E: x += E s(x) + sqrt(2E) z; annealed: alpha_i = E sigma_i^2 / sigma_min^2")
-                       ->check(CLI::PositiveNumber);
+                       ->check(sde::cli::Positive);
   auto* t_opt = app.add_option("--t", t, "Time of the score (default 0: the data itself with --mixture)")
                     ->check(CLI::Range(0.0, 1.0));
   auto* sigma_opt = app.add_option("--sigma", sigma, "VE noise scale of the score instead of --t")
-                        ->check(CLI::PositiveNumber)
+                        ->check(sde::cli::Positive)
                         ->excludes(t_opt);
   auto* annealed_opt = app.add_flag("--annealed", annealed, "Annealed Langevin over --levels geometric noise scales from --sigma-max down to --sigma-min")
                            ->excludes(t_opt)
                            ->excludes(sigma_opt);
   app.add_option("--levels", levels, "Noise levels (--annealed, --snr)")
-      ->check(CLI::PositiveNumber)
+      ->check(sde::cli::PositiveCount)
       ->capture_default_str();
   auto* mala_opt = app.add_flag("--mala", mala, "Metropolis-adjusted (needs --mixture): exact, reports the acceptance rate");
   app.add_option("--snr", snr, "Corrector-only sampling from the SDE's prior with this signal-to-noise ratio (paper Algorithms 4-5)")
-      ->check(CLI::PositiveNumber)
+      ->check(sde::cli::Positive)
       ->excludes(t_opt)
       ->excludes(sigma_opt)
       ->excludes(annealed_opt)

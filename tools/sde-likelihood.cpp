@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
                              sde::kExactDivergenceMaxDim))
       ->check(CLI::IsMember({"auto", "exact", "hutchinson-gaussian", "hutchinson-rademacher"}))
       ->capture_default_str();
-  app.add_option("--probes", opt.probes, "Hutchinson probes per point")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--probes", opt.probes, "Hutchinson probes per point")->check(sde::cli::PositiveCount)->capture_default_str();
   app.add_option("--latent", latent_path, "Also write the encodings x(T) here (.npy)");
   app.add_option("--dequantize", dequantize,
                  "Bits/dim of discrete data: add d log2(K) for K levels (0: plain -log p / d ln 2)");

@@ -312,10 +312,10 @@ int main(int argc, char** argv) {
   compare_cmd
       ->add_option("--max-points", comparing.max_points,
                    "Subsample each input to at most this many rows (0: use all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(sde::cli::NonNegativeCount)
       ->capture_default_str();
   compare_cmd->add_option("--projections", comparing.projections, "Sliced Wasserstein directions")
-      ->check(CLI::PositiveNumber)
+      ->check(sde::cli::PositiveCount)
       ->capture_default_str();
 
   return tool.run(argc, argv, [&] {

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"kernel", "euler-maruyama"}))
       ->capture_default_str();
   app.add_option("--steps", steps, "Euler-Maruyama steps over the whole path")
-      ->check(CLI::PositiveNumber)
+      ->check(sde::cli::PositiveCount)
       ->capture_default_str();
   auto& seed = tool.add_seed();
   auto& sde_options = tool.add_sde();

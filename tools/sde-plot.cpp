@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   int class_label = -1;
   std::string known_path;
   app.add_option("--class", class_label, "Exact density of component K alone")
-      ->check(CLI::NonNegativeNumber);
+      ->check(sde::cli::NonNegativeCount);
   app.add_option("--known", known_path, "Known coordinates (NaN: unknown): exact conditional");
 
   // Every subcommand reads `files`: exactly one, at least one, or any number.
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     sub->add_option("--times", times,
                     "Frame times: T1,T2,... or the run summary of the trajectory");
   evolution->add_option("--paths", paths, "Sample paths drawn on top")
-      ->check(CLI::NonNegativeNumber)
+      ->check(sde::cli::NonNegativeCount)
       ->capture_default_str();
   std::vector<long> frames;
   strip->add_option("--frames", frames, "Frames (negative: from the end; default: up to 6)")
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     sub->add_option("--max-points", max_points, "Draw at most this many samples (0: all)")
         ->capture_default_str();
   loss->add_option("--smooth", smooth, "Also draw the mean over this many log entries")
-      ->check(CLI::NonNegativeNumber);
+      ->check(sde::cli::NonNegativeCount);
   plot::CurveKeys keys;
   std::string reference_path, reference_label = "reference";
   curves->add_option("--x", keys.x, "Key of x, dotted for nested objects (nfe_mean)")->required();

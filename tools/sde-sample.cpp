@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps,
                  "Steps (default: pc 1000, ode euler/heun 100, dpm-solver and unipc 60, "
                  "with --stochastic 100, ddim and dpm-solver --order 1 200)")
-      ->check(CLI::PositiveNumber);
+      ->check(sde::cli::PositiveCount);
   app.add_option("--eps", eps, "Smallest time (default 1e-3 VP/sub-VP, 1e-5 VE)");
   app.add_flag("--no-denoise", no_denoise, "Skip the final Tweedie denoising step");
   auto* g_pc = app.add_option_group("PC sampler");
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   g_pc->add_option("--snr", pc.snr, "Corrector signal-to-noise ratio (the paper: 0.16 for VE; smaller widens p_t less)")
       ->capture_default_str();
   g_pc->add_option("--corrector-steps", pc.corrector_steps, "Corrector steps per predictor step")
-      ->check(CLI::NonNegativeNumber)
+      ->check(sde::cli::NonNegativeCount)
       ->capture_default_str();
   auto* g_ode = app.add_option_group("ODE sampler");
   g_ode->add_option("--solver", solver, "dopri5 (adaptive, per sample), euler or heun")
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   g_cond->add_option("--imputation", imputation, "exact (oracle; default there) or replace (Appendix I.2; PC)")
       ->check(CLI::IsMember({"exact", "replace"}));
   g_cond->add_option("--class", class_label, "Class-conditional: mixture component k (oracle)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(sde::cli::NonNegativeCount);
   g_cond->add_option("--guidance", guidance, "Classifier guidance weight (1: the exact conditional)")
       ->capture_default_str();
   tool.add_score_source(/*with_prior=*/true);

@@ -59,19 +59,19 @@ int main(int argc, char** argv) {
   double input_gain = 0;  // 0: default_input_gain
 
   app.add_option("data", data_path, "Training data, N x d .npy ('-' for stdin)")->required();
-  app.add_option("--steps", steps, "Total training steps")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--steps", steps, "Total training steps")->check(sde::cli::PositiveCount)->capture_default_str();
   app.add_option("--resume", resume, "Continue from this checkpoint (its settings are used)");
   app.add_option("--checkpoint-every", checkpoint_every, "Write the model every K steps")
-      ->check(CLI::NonNegativeNumber);
+      ->check(sde::cli::NonNegativeCount);
   app.add_option("--log", log_path, "Loss log: .csv or .jsonl (appended on --resume)");
-  app.add_option("--log-every", log_every, "Log the loss every K steps")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--log-every", log_every, "Log the loss every K steps")->check(sde::cli::PositiveCount)->capture_default_str();
   app.add_option("--validation", validation_path,
                  "Held-out rows (.npy): their loss at fixed draws, with the EMA weights, logged every --eval-every steps");
   app.add_option("--truth", truth_path,
                  "Mixture spec of the data: the learned score's relative error vs the exact score per band of t "
                  "(logged every --eval-every steps, and in the summary); the target of --loss oracle");
   app.add_option("--eval-every", eval_every, "Steps between validation and truth evaluations")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(sde::cli::PositiveCount)->capture_default_str();
   // Options fixed by a checkpoint: they may not be given with --resume.
   std::vector<CLI::Option*> fixed = {
       app.add_option("--recipe", recipe,
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       app.add_option("--projection", projection, "Sliced score matching: gaussian or rademacher")
           ->check(CLI::IsMember({"gaussian", "rademacher"}))->capture_default_str(),
       app.add_option("--levels", opt.noise_levels, "Noise levels N of smld and ddpm")->capture_default_str(),
-      app.add_option("--batch", opt.batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str(),
+      app.add_option("--batch", opt.batch, "Batch size")->check(sde::cli::PositiveCount)->capture_default_str(),
       app.add_option("--lr", opt.adam.lr, "Adam learning rate")->capture_default_str(),
       app.add_option("--lr-schedule", lr_schedule, "After warm-up: constant, cosine (to 0 at --steps) or rsqrt")
           ->check(CLI::IsMember({"constant", "cosine", "rsqrt"}))->capture_default_str(),
@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
       app.add_option("--fourier-scale", net.fourier_scale, "Std of the Fourier frequencies")->capture_default_str(),
       app.add_flag("--residual", net.residual, "Residual hidden blocks"),
       app.add_option("--input-gain", input_gain, "edm: the gain on the network's unit-scale input (default 2 sqrt(nf/d))")
-          ->check(CLI::PositiveNumber)};
+          ->check(sde::cli::PositiveCount)};
   auto& seed = tool.add_seed();
   auto& sde_options = tool.add_sde();
   auto& output = tool.add_output();

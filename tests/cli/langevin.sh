@@ -116,6 +116,7 @@ expect_error "no step size" 1 "sde-langevin: --step-size is required" out.npy sd
 expect_error "zero step size is a usage error" 2 "--step-size" out.npy sde-langevin --mixture "$EX6" -n 5 --step-size 0 -o out.npy
 expect_error "zero levels" 2 "--levels" out.npy sde-langevin --mixture "$EX6" -n 5 --annealed --levels 0 --step-size 0.1 -o out.npy
 expect_error "a negative count is a usage error, not a hang" 2 "--samples: expected a positive whole number" out.npy sde-langevin --mixture "$EX6" -n -1 --steps 2 --step-size 0.01 -o out.npy
+expect_error "a NaN step size is a usage error" 2 "--step-size: expected a positive number" out.npy sde-langevin --mixture "$EX6" -n 5 --step-size nan -o out.npy
 expect_error "sigma-min >= sigma-max" 1 "sde-langevin: annealing needs 0 < sigma-min < sigma-max" out.npy sde-langevin --mixture "$EX6" -n 5 --annealed --sigma-min 5 --sigma-max 5 --step-size 0.1 -o out.npy
 expect_error "noise scales need VE" 1 "need --sde ve" out.npy sde-langevin --mixture "$EX6" -n 5 --sigma 1 --sde vp --step-size 0.1 -o out.npy
 expect_error "bad uniform start" 1 "sde-langevin: init uniform:3,1: need A < B" out.npy sde-langevin --mixture "$EX6" -n 5 --init uniform:3,1 --step-size 0.1 -o out.npy
