@@ -176,7 +176,34 @@ Json sde_to_json(const Sde& s) {
   return j;
 }
 
+namespace {
+// Deeper nesting is refused before parsing: every spec we read is a few
+// levels deep, and tens of thousands of levels overflow the stack of code
+// that walks the document recursively.
+constexpr int kMaxJsonDepth = 64;
+
+void check_json_depth(const std::string& text) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth)
+        throw Error(fmt::format("invalid JSON: nested deeper than {} levels", kMaxJsonDepth));
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+}
+}  // namespace
+
 Json parse_json(const std::string& text) {
+  check_json_depth(text);
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& e) {

@@ -261,3 +261,14 @@ TEST_CASE("SDE specs") {
     CHECK(sde_error(text) == message);
   }
 }
+
+TEST_CASE("deeply nested JSON is refused before parsing, not a stack overflow") {
+  // 100 000 levels inside an object crashed the tools (issue 15); 64 is
+  // far deeper than any spec, model file or summary we read.
+  const std::string deep = "{\"weights\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  CHECK_THROWS_WITH_AS(sde::parse_json(deep), doctest::Contains("nested deeper than 64 levels"), sde::Error);
+  // Brackets inside strings do not count; 64 levels are fine.
+  CHECK_NOTHROW(sde::parse_json("{\"a\": \"" + std::string(1000, '[') + "\"}"));
+  CHECK_NOTHROW(sde::parse_json(std::string(64, '[') + std::string(64, ']')));
+  CHECK_THROWS_AS(sde::parse_json(std::string(65, '[') + std::string(65, ']')), sde::Error);
+}
