@@ -1,5 +1,6 @@
 #include "io.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +111,8 @@ std::string read_text_file(const std::string& path) {
     while (in) {
       in.read(buf, sizeof buf);
       text.append(buf, static_cast<std::size_t>(in.gcount()));
+      if (text.size() > kMaxTextFileBytes)
+        throw Error(fmt::format("longer than {} MB: not a spec, model or summary", kMaxTextFileBytes >> 20));
     }
     if (in.bad()) throw Error("read error");
     return text;

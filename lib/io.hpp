@@ -14,6 +14,7 @@
 // it cannot be replaced by a rename; so is a symlink (such as /dev/stderr),
 // which a rename would replace instead of writing through.
 #pragma once
+#include <cstddef>
 #include <fstream>
 #include <ostream>
 #include <string>
@@ -50,6 +51,10 @@ std::string input_name(const std::string& path);
 // is missing, unreadable or a directory.
 std::ifstream open_input_file(const std::string& path);
 
+// Text inputs (specs, model files, summaries, logs) larger than this are
+// refused while reading: a model of 3 x 1024 units with its optimizer state
+// is ~100 MB, and /dev/zero must not grow without limit.
+inline constexpr std::size_t kMaxTextFileBytes = std::size_t(256) << 20;
 // Whole file (or "-" for stdin) as a string; errors carry the path.
 std::string read_text_file(const std::string& path);
 
