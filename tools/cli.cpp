@@ -46,6 +46,8 @@ const CLI::Validator NonNegativeCount =
     number_check<long long>("a whole number >= 0", [](long long v) { return v >= 0; });
 const CLI::Validator Positive =
     number_check<double>("a positive number", [](double v) { return std::isfinite(v) && v > 0; });
+const CLI::Validator NonNegative =
+    number_check<double>("a number >= 0", [](double v) { return std::isfinite(v) && v >= 0; });
 
 Sde SdeOptions::make() const {
   switch (parse_sde_kind(kind)) {

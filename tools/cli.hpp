@@ -31,7 +31,7 @@ namespace sde::cli {
 
 // Checks of counts (whole numbers) and of real values, with messages that
 // say what was expected (CLI11's PositiveNumber prints a 300-digit range).
-extern const CLI::Validator PositiveCount, NonNegativeCount, Positive;
+extern const CLI::Validator PositiveCount, NonNegativeCount, Positive, NonNegative;
 
 struct OutputOptions {
   std::string path = "-";  // "-" is stdout

@@ -23,9 +23,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->expected(6)
       ->excludes(data_opt);
-  app.add_option("--rtol", opt.tolerances.rtol, "Relative tolerance")->capture_default_str();
-  app.add_option("--atol", opt.tolerances.atol, "Absolute tolerance")->capture_default_str();
-  app.add_option("--eps", opt.eps, "Start time of the ODE")->capture_default_str();
+  app.add_option("--rtol", opt.tolerances.rtol, "Relative tolerance")->check(sde::cli::Positive)->capture_default_str();
+  app.add_option("--atol", opt.tolerances.atol, "Absolute tolerance")->check(sde::cli::Positive)->capture_default_str();
+  app.add_option("--eps", opt.eps, "Start time of the ODE")->check(sde::cli::Positive)->capture_default_str();
   app.add_option("--divergence", divergence,
                  fmt::format("auto, exact, hutchinson-gaussian or hutchinson-rademacher (auto: exact with "
                              "the oracle or for d <= {}, else hutchinson-rademacher)",
@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--probes", opt.probes, "Hutchinson probes per point")->check(sde::cli::PositiveCount)->capture_default_str();
   app.add_option("--latent", latent_path, "Also write the encodings x(T) here (.npy)");
   app.add_option("--dequantize", dequantize,
-                 "Bits/dim of discrete data: add d log2(K) for K levels (0: plain -log p / d ln 2)");
+                 "Bits/dim of discrete data: add d log2(K) for K levels (0: plain -log p / d ln 2)")
+      ->check(sde::cli::NonNegative);
   app.add_option("--truth", truth_path,
                  "Mixture spec of the true density: report mean |log p_hat - log p| (default with --mixture: that mixture)");
   tool.add_score_source(/*with_prior=*/true);

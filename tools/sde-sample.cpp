@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
                  "Steps (default: pc 1000, ode euler/heun 100, dpm-solver and unipc 60, "
                  "with --stochastic 100, ddim and dpm-solver --order 1 200)")
       ->check(sde::cli::PositiveCount);
-  app.add_option("--eps", eps, "Smallest time (default 1e-3 VP/sub-VP, 1e-5 VE)");
+  app.add_option("--eps", eps, "Smallest time (default 1e-3 VP/sub-VP, 1e-5 VE)")->check(sde::cli::Positive);
   app.add_flag("--no-denoise", no_denoise, "Skip the final Tweedie denoising step");
   auto* g_pc = app.add_option_group("PC sampler");
   g_pc->add_option("--predictor", predictor, "reverse-diffusion, euler-maruyama, ancestral, none")
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"langevin", "ald", "none"}))
       ->capture_default_str();
   g_pc->add_option("--snr", pc.snr, "Corrector signal-to-noise ratio (the paper: 0.16 for VE; smaller widens p_t less)")
+      ->check(sde::cli::Positive)
       ->capture_default_str();
   g_pc->add_option("--corrector-steps", pc.corrector_steps, "Corrector steps per predictor step")
       ->check(sde::cli::NonNegativeCount)
@@ -51,14 +52,14 @@ int main(int argc, char** argv) {
   g_ode->add_option("--solver", solver, "dopri5 (adaptive, per sample), euler or heun")
       ->check(CLI::IsMember({"dopri5", "euler", "heun"}))
       ->capture_default_str();
-  g_ode->add_option("--rtol", ode.tolerances.rtol, "Relative tolerance")->capture_default_str();
-  g_ode->add_option("--atol", ode.tolerances.atol, "Absolute tolerance")->capture_default_str();
+  g_ode->add_option("--rtol", ode.tolerances.rtol, "Relative tolerance")->check(sde::cli::Positive)->capture_default_str();
+  g_ode->add_option("--atol", ode.tolerances.atol, "Absolute tolerance")->check(sde::cli::Positive)->capture_default_str();
   g_ode->add_option("--latent", latent_path, "Start from these x(T) rows (.npy) instead of the prior");
   auto* g_fast = app.add_option_group("Fast solvers");
   g_fast->add_option("--order", fast.order, "DPM-Solver++ and UniPC multistep order")
       ->check(CLI::Range(1, 3))
       ->capture_default_str();
-  g_fast->add_option("--eta", fast.eta, "DDIM stochasticity")->capture_default_str();
+  g_fast->add_option("--eta", fast.eta, "DDIM stochasticity")->check(sde::cli::NonNegative)->capture_default_str();
   g_fast->add_flag("--stochastic", fast.stochastic,
                    "DPM-Solver++ of the reverse SDE (order 1 or 2): new noise each step");
   g_fast->add_option("--schedule", schedule, "Time steps: uniform, logsnr or karras")

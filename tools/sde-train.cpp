@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
       app.add_option("--ema-length", opt.ema.length,
                      "Power-function EMA of this length relative to the steps so far (EDM2's sigma_rel)")
           ->capture_default_str(),
-      app.add_option("--eps", opt.eps, "Smallest training time")->capture_default_str(),
+      app.add_option("--eps", opt.eps, "Smallest training time")->check(sde::cli::Positive)->capture_default_str(),
       app.add_option("--hidden", net.hidden, "Hidden widths, comma-separated")->delimiter(',')->capture_default_str(),
       app.add_option("--activation", activation, "silu, relu, tanh or softplus")->capture_default_str(),
       app.add_option("--embedding", embedding, "Time embedding: fourier or sinusoidal")->capture_default_str(),

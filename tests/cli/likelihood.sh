@@ -89,6 +89,7 @@ assert np.array_equal(np.load('mpart.npy'), np.load('m1.npy')[200:])
 "
 expect_error "width differs from the oracle's" 1 "sde-likelihood: x3.npy: has 3 columns but the score's dimension is 2" out.npy sde-likelihood --mixture "$RING" x3.npy -o out.npy
 expect_error "width differs from the model's" 1 "sde-likelihood: x3.npy: has 3 columns" out.npy sde-likelihood --model m.json x3.npy -o out.npy
+expect_error "a negative tolerance is a usage error, not a wrong likelihood" 2 "--rtol: expected a positive number" out.npy sde-likelihood --mixture "$RING" x3.npy --rtol -1 -o out.npy
 expect_error "NaN row" 1 "sde-likelihood: nan.npy: .*(NaN|non-finite|finite)" out.npy sde-likelihood --mixture "$RING" nan.npy -o out.npy
 expect_error "1-D array" 1 "sde-likelihood: flat.npy: " out.npy sde-likelihood --mixture "$RING" flat.npy -o out.npy
 expect_error "missing data file" 1 "sde-likelihood: nosuch.npy" out.npy sde-likelihood --mixture "$RING" nosuch.npy -o out.npy
