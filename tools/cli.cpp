@@ -128,7 +128,7 @@ std::string& Tool::add_mixture(bool required) {
   return *mixture_;
 }
 
-ScoreSourceOptions& Tool::add_score_source(bool with_prior) {
+ScoreSourceOptions& Tool::add_score_source(bool with_prior, bool sde_for_oracle_only) {
   score_source_ = std::make_unique<ScoreSourceOptions>();
   auto* group = app_.add_option_group("Score source", "Exactly one of --model and --mixture");
   auto* model = group->add_option("--model", score_source_->model, "Trained model file (JSON)");
@@ -143,6 +143,9 @@ ScoreSourceOptions& Tool::add_score_source(bool with_prior) {
         ->check(CLI::IsMember({"standard", "exact"}))
         ->capture_default_str();
   if (!sde_) add_sde();
+  if (sde_for_oracle_only)
+    for (const char* name : {"--sde", "--sigma-min", "--sigma-max", "--beta-min", "--beta-max"})
+      app_.get_option(name)->excludes(model);
   return *score_source_;
 }
 

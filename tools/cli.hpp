@@ -89,7 +89,9 @@ public:
   // --model model.json | --mixture spec.json (exactly one), plus the SDE
   // flags; with_prior adds --prior standard|exact: x(T) from the SDE's prior,
   // or (oracle only) from the exact p_T, which leaves only the solver's error.
-  ScoreSourceOptions& add_score_source(bool with_prior = false);
+  // sde_for_oracle_only: the SDE flags describe the oracle's SDE and nothing
+  // else, so with --model (which carries its own) they are a usage error.
+  ScoreSourceOptions& add_score_source(bool with_prior = false, bool sde_for_oracle_only = false);
   ScoreSource load_score_source() const;
 
   int threads() const { return threads_; }

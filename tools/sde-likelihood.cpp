@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
       ->check(sde::cli::NonNegative);
   app.add_option("--truth", truth_path,
                  "Mixture spec of the true density: report mean |log p_hat - log p| (default with --mixture: that mixture)");
-  tool.add_score_source(/*with_prior=*/true);
+  tool.add_score_source(/*with_prior=*/true, /*sde_for_oracle_only=*/true);
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();

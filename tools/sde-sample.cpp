@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       ->check(sde::cli::NonNegativeCount);
   g_cond->add_option("--guidance", guidance, "Classifier guidance weight (1: the exact conditional)")
       ->capture_default_str();
-  tool.add_score_source(/*with_prior=*/true);
+  tool.add_score_source(/*with_prior=*/true, /*sde_for_oracle_only=*/true);
   auto& seed = tool.add_seed();
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();

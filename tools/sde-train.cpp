@@ -118,6 +118,9 @@ int main(int argc, char** argv) {
   auto& seed = tool.add_seed();
   auto& sde_options = tool.add_sde();
   auto& output = tool.add_output();
+  // The model is JSON: no stdout, no dtype.
+  app.get_option("--output")->description("Model file (JSON)");
+  app.remove_option(app.get_option("--dtype"));
   fixed.push_back(app.get_option("--seed"));
   for (const char* name : {"--sde", "--sigma-min", "--sigma-max", "--beta-min", "--beta-max"})
     fixed.push_back(app.get_option(name));

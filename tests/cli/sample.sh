@@ -104,6 +104,7 @@ expect_error "a negative count is a usage error" 2 "--samples: expected a positi
 expect_error "an endless spec stops at its size limit" 1 "/dev/zero: longer than 256 MB" out.npy sde-sample --mixture /dev/zero -n 5 -o out.npy
 expect_error "zero steps name what was expected" 2 "--steps: expected a positive whole number, got .0." out.npy sde-sample --mixture "$RING" --steps 0 -n 5 -o out.npy
 expect_error "a negative snr is a usage error" 2 "--snr: expected a positive number" out.npy sde-sample --mixture "$RING" --snr -1 -n 5 -o out.npy
+expect_error "a model carries its own SDE" 2 "--model excludes --sde" out.npy sde-sample --model m.json --sde ve -n 5 -o out.npy
 expect_error "stochastic order 3" 1 "has --order 1 or 2" out.npy sde-sample --mixture "$RING" --sampler dpm-solver --stochastic --order 3 -n 5 -o out.npy
 expect_error "invalid mixture" 1 "sde-sample: negstd.json: stds\[0\]" out.npy sde-sample --mixture negstd.json -n 5 -o out.npy
 expect_error "unknown sampler" 2 "sampler" out.npy sde-sample --mixture "$RING" --sampler euler -o out.npy

@@ -72,6 +72,7 @@ py "the gain is in the model file" "assert json.load(open('gain.json'))['input_g
 expect_error "--input-gain is edm's" 2 "edm parameterization only" out.json sde-train data.npy --parameterization noise --input-gain 3 --steps 5 -o out.json
 expect_error "--lognormal needs its time sampling" 2 "applies to --time-sampling lognormal" out.json sde-train data.npy --lognormal=-1,1 --steps 5 -o out.json
 expect_error "--eval-every needs something to evaluate" 2 "needs --validation or --truth" out.json sde-train data.npy --eval-every 5 --steps 5 -o out.json
+expect_error "a model file has no dtype" 2 "dtype" out.json sde-train data.npy --dtype f4 --steps 5 -o out.json
 check "smld and ddpm take the paper's settings" sde-train data.npy $SMALL --loss smld --sde ve --steps 5 -o smld.json
 py "smld's settings" "st = json.load(open('smld.json'))['training']['settings']; assert (st['time_sampling'], st['weighting']) == ('uniform', 'sigma2'), st"
 expect_error "a constant-rate resume needs --steps" 1 "give --steps" out.json sde-train data.npy --resume part.json -o out.json
