@@ -1,6 +1,9 @@
 // sde-sample: draws samples by reversing the SDE (predictor-corrector), the
 // probability-flow ODE, or the fast solvers (DDIM, DPM-Solver++, UniPC).
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli.hpp"
 #include "error.hpp"
@@ -82,9 +85,25 @@ int main(int argc, char** argv) {
   auto& shard = tool.add_shard();
   auto& output = tool.add_output();
 
+  // The samplers each sampler's own option applies to: given to another,
+  // it would have no effect, so it is a usage error.
+  const std::vector<std::pair<const char*, std::vector<std::string>>> applies_to = {
+      {"--predictor", {"pc"}},   {"--corrector", {"pc"}},       {"--snr", {"pc"}},
+      {"--corrector-steps", {"pc"}}, {"--solver", {"ode"}},     {"--rtol", {"ode"}},
+      {"--atol", {"ode"}},       {"--latent", {"ode", "ddim", "dpm-solver", "unipc"}},
+      {"--order", {"dpm-solver", "unipc"}}, {"--eta", {"ddim"}}, {"--stochastic", {"dpm-solver"}},
+      {"--schedule", {"ddim", "dpm-solver", "unipc"}}, {"--times", {"ddim", "dpm-solver", "unipc"}}};
   app.final_callback([&] {  // during parsing, so a usage error (exit 2)
-    if (fast.stochastic && sampler != "dpm-solver")
-      throw CLI::ValidationError("--stochastic", "applies to --sampler dpm-solver only");
+    const auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
+    for (const auto& [name, samplers] : applies_to)
+      if (given(name) && std::find(samplers.begin(), samplers.end(), sampler) == samplers.end())
+        throw CLI::ValidationError(name, fmt::format("applies to --sampler {} only", fmt::join(samplers, ", ")));
+    for (const char* name : {"--rtol", "--atol"})
+      if (given(name) && solver != "dopri5") throw CLI::ValidationError(name, "applies to --solver dopri5 only");
+    if (given("--steps") && given("--times"))
+      throw CLI::ValidationError("--steps", "--times already gives the steps");
+    if (given("--steps") && sampler == "ode" && solver == "dopri5")
+      throw CLI::ValidationError("--steps", "does not apply to the adaptive --solver dopri5 (its accuracy is --rtol/--atol)");
   });
 
   return tool.run(argc, argv, [&] {
@@ -97,7 +116,6 @@ int main(int argc, char** argv) {
     const std::size_t rows = shard.end(n) - run.first_row;
     sde::Matrix latent;
     if (!latent_path.empty()) {
-      if (sampler == "pc") throw sde::Error("--latent needs ode, ddim, dpm-solver or unipc (the PC sampler starts from the prior)");
       latent = sde::read_matrix(latent_path);
       if (static_cast<std::size_t>(latent.rows()) != n)
         throw sde::Error(latent_path, fmt::format("has {} rows but -n is {}", latent.rows(), n));

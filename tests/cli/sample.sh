@@ -109,7 +109,10 @@ expect_error "stochastic order 3" 1 "has --order 1 or 2" out.npy sde-sample --mi
 expect_error "invalid mixture" 1 "sde-sample: negstd.json: stds\[0\]" out.npy sde-sample --mixture negstd.json -n 5 -o out.npy
 expect_error "unknown sampler" 2 "sampler" out.npy sde-sample --mixture "$RING" --sampler euler -o out.npy
 expect_error "latent with the wrong width" 1 "z3.npy|latent" out.npy sde-sample --mixture "$RING" --sampler ode -n 30 --latent z3.npy -o out.npy
-expect_error "latent with PC" 1 "starts from the prior" out.npy sde-sample --mixture "$RING" -n 30 --latent z.npy -o out.npy
+expect_error "latent with PC" 2 "--latent: applies to --sampler ode, ddim, dpm-solver, unipc only" out.npy sde-sample --mixture "$RING" -n 30 --latent z.npy -o out.npy
+expect_error "an option of another sampler is a usage error" 2 "--order: applies to --sampler dpm-solver, unipc only" out.npy sde-sample --mixture "$RING" -n 5 --sampler pc --order 3 -o out.npy
+expect_error "an adaptive ODE has no steps" 2 "--steps: does not apply" out.npy sde-sample --mixture "$RING" -n 5 --sampler ode --steps 10 -o out.npy
+expect_error "tolerances are dopri5's" 2 "--rtol: applies to --solver dopri5 only" out.npy sde-sample --mixture "$RING" -n 5 --sampler ode --solver euler --rtol 1e-3 -o out.npy
 expect_error "bad eps" 1 "eps" out.npy sde-sample --mixture "$RING" -n 5 --eps 2 -o out.npy
 expect_error "increasing --times" 1 "times" out.npy sde-sample --mixture "$RING" --sampler ddim -n 5 --times 0.5,0.7 -o out.npy
 expect_error "missing model file" 1 "sde-sample: nosuch.json" out.npy sde-sample --model nosuch.json -n 5 -o out.npy
