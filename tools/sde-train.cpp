@@ -2,7 +2,6 @@
 // matching and writes model.json; checkpoints atomically and resumes bit for bit.
 #include <fmt/format.h>
 
-#include <fstream>
 #include <numeric>
 
 #include "cli.hpp"
@@ -11,32 +10,12 @@
 #include "json_fields.hpp"
 #include "metrics.hpp"
 #include "train.hpp"
+#include "training_log.hpp"
 
 namespace {
 
 // The learned score's relative error against the exact one, per band of t.
 constexpr double kBands[] = {1e-5, 0.01, 0.1, 0.4, 1.0};
-
-// The CSV log's header: step, loss, then the evaluations asked for.
-std::string log_header(bool validation, bool truth) {
-  std::string header = "step,loss";
-  if (validation) header += ",validation";
-  if (truth)
-    for (std::size_t b = 0; b + 1 < std::size(kBands); ++b)
-      header += fmt::format(",score_error_t{}_{}", kBands[b], kBands[b + 1]);
-  return header + "\n";
-}
-
-// One log line: JSON, or CSV with the evaluation's columns empty between evaluations.
-std::string log_line(const sde::Json& row, bool jsonl, bool validation, bool truth) {
-  if (jsonl) return row.dump() + "\n";
-  std::string line = fmt::format("{},{}", row["step"].get<std::int64_t>(), row["loss"].get<double>());
-  if (validation) line += row.contains("validation") ? fmt::format(",{}", row["validation"].get<double>()) : ",";
-  if (truth)
-    for (std::size_t b = 0; b + 1 < std::size(kBands); ++b)
-      line += row.contains("score_error_by_t_band") ? fmt::format(",{}", row["score_error_by_t_band"][b].get<double>()) : ",";
-  return line + "\n";
-}
 
 }  // namespace
 
@@ -63,7 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--resume", resume, "Continue from this checkpoint (its settings are used)");
   app.add_option("--checkpoint-every", checkpoint_every, "Write the model every K steps")
       ->check(sde::cli::NonNegativeCount);
-  app.add_option("--log", log_path, "Loss log: .csv or .jsonl (appended on --resume)");
+  app.add_option("--log", log_path,
+                 "Loss log: .csv or .jsonl (on --resume continued after the checkpoint's step)");
   app.add_option("--log-every", log_every, "Log the loss every K steps")->check(sde::cli::PositiveCount)->capture_default_str();
   app.add_option("--validation", validation_path,
                  "Held-out rows (.npy): their loss at fixed draws, with the EMA weights, logged every --eval-every steps");
@@ -240,18 +220,16 @@ int main(int argc, char** argv) {
       }
     }
 
-    std::ofstream log;
-    const bool jsonl = log_path.ends_with(".jsonl");
-    if (!log_path.empty()) {
-      log.open(log_path, resume.empty() ? std::ios::trunc : std::ios::app);
-      if (!log) throw sde::Error(log_path, "cannot open for writing");
-      if (resume.empty() && !jsonl) log << log_header(validation.has_value(), truth.has_value());
-    }
+    std::optional<sde::TrainingLog> log;
+    if (!log_path.empty())
+      log.emplace(log_path, validation.has_value(), truth ? std::span<const double>(kBands) : std::span<const double>(),
+                  resume.empty() ? -1 : trainer.steps_done());
     auto save = [&](double last_loss) {
       trainer.save_state(*model);
       model->training["step"] = trainer.steps_done();
       model->training["final_loss"] = last_loss;
       sde::write_model(output.path, *model);
+      if (log) log->flush();
     };
     // Held-out loss and score error against the truth, with the weights as of now.
     auto evaluate = [&](std::int64_t k, double loss_value) {
@@ -277,9 +255,8 @@ int main(int argc, char** argv) {
       if (steps - k < 100) recent.push_back(loss_value);
       const bool eval_now = (validation || truth) && (k % eval_every == 0 || k == steps);
       if (eval_now) evaluations.push_back(evaluate(k, loss_value));
-      if (log.is_open() && (k % log_every == 0 || eval_now))
-        log << log_line(eval_now ? evaluations.back() : Json{{"step", k}, {"loss", loss_value}}, jsonl,
-                        validation.has_value(), truth.has_value());
+      if (log && (k % log_every == 0 || eval_now))
+        log->write(eval_now ? evaluations.back() : Json{{"step", k}, {"loss", loss_value}});
       if (checkpoint_every > 0 && k % checkpoint_every == 0 && k < steps) save(loss_value);
       progress->detail(fmt::format("loss {:.4f}", loss_value));
       progress->advance(1);

@@ -28,6 +28,11 @@ check "train 30 steps" sde-train data.npy $SMALL $CONST --steps 30 -o part.json 
 check "resume to 60 steps" sde-train data.npy --resume part.json --steps 60 -o resumed.json --log part.csv
 check "resumed model equals the uninterrupted one byte for byte" cmp resumed.json c60.json
 check "the log continues" cmp part.csv c60.csv
+# A run interrupted after its checkpoint logged steps the checkpoint lacks:
+# resuming from it again drops them first, so every step is logged once.
+check "resume the 30-step checkpoint again" sde-train data.npy --resume part.json --steps 60 -o resumed2.json --log part.csv
+check "the log has every step once" cmp part.csv c60.csv
+expect_error "a log that cannot be written" 1 "/dev/full: write error" out.json sde-train data.npy $SMALL --steps 5 --log /dev/full -o out.json
 check "VE, the reference recipe: scaled inputs" sde-train data.npy $SMALL --sde ve --recipe reference --steps 20 -o ve.json
 check "VE with the noise parameterization" sde-train data.npy $SMALL --sde ve --parameterization noise --steps 20 -o ve_noise.json
 py "the parameterization, data scale and recipe settings are in the model file" "
