@@ -53,7 +53,12 @@ OutputFile::OutputFile(std::string path, bool binary) : path_(std::move(path)) {
     return;
   }
 
-  temp_ = path_ + ".tmp.XXXXXX";
+  // The temporary sits beside the output (rename stays within one file
+  // system). An output name within 11 bytes of the 255-byte name limit gets a
+  // short hidden temporary instead of NAME.tmp.XXXXXX.
+  const fs::path target(path_);
+  const std::string name = target.filename().string();
+  temp_ = name.size() + 11 <= 255 ? path_ + ".tmp.XXXXXX" : (target.parent_path() / ".sde-tmp.XXXXXX").string();
   const int fd = ::mkstemp(temp_.data());
   if (fd < 0) {
     const int err = errno;

@@ -101,6 +101,9 @@ expect_error "no score source" 2 "mixture|model" out.npy sde-sample -n 5 -o out.
 expect_error "both score sources" 2 "excludes|mixture" out.npy sde-sample --mixture "$RING" --model m.json -n 5 -o out.npy
 expect_error "--stochastic is DPM-Solver's" 2 "stochastic.*dpm-solver only" out.npy sde-sample --mixture "$RING" --sampler ddim --stochastic -n 5 -o out.npy
 expect_error "a negative count is a usage error" 2 "--samples: expected a positive whole number" out.npy sde-sample --mixture "$RING" -n -5 -o out.npy
+long_name=$(printf '%0250d' 0 | tr 0 a).npy
+check "a 254-byte output name (the temporary is shorter)" sde-sample --mixture "$RING" -n 5 -o "$long_name"
+check "it is there, and no temporary is left" bash -c "test -f '$long_name' && ! ls -a | grep -q 'tmp\\.'"
 expect_error "an endless spec stops at its size limit" 1 "/dev/zero: longer than 256 MB" out.npy sde-sample --mixture /dev/zero -n 5 -o out.npy
 expect_error "zero steps name what was expected" 2 "--steps: expected a positive whole number, got .0." out.npy sde-sample --mixture "$RING" --steps 0 -n 5 -o out.npy
 expect_error "a negative snr is a usage error" 2 "--snr: expected a positive number" out.npy sde-sample --mixture "$RING" --snr -1 -n 5 -o out.npy
