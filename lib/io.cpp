@@ -4,12 +4,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
+#include <mutex>
 
 #include "error.hpp"
 
@@ -33,6 +36,41 @@ mode_t process_umask() {
 std::string errno_text(int err) { return std::strerror(err); }
 
 }  // namespace
+
+namespace {
+// The temporaries in use, as fixed buffers a signal handler can read: a
+// slot's path is complete before its flag is set, and the flag is cleared
+// before the path is reused.
+struct TemporarySlot {
+  std::atomic<bool> used{false};
+  char path[4096];
+};
+TemporarySlot temporary_slots[16];
+
+int register_temporary(const std::string& path) {
+  if (path.size() >= sizeof(TemporarySlot::path)) return -1;
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  for (int i = 0; i < static_cast<int>(std::size(temporary_slots)); ++i) {
+    TemporarySlot& slot = temporary_slots[i];
+    if (slot.used.load()) continue;
+    std::memcpy(slot.path, path.c_str(), path.size() + 1);
+    slot.used.store(true);
+    return i;
+  }
+  return -1;  // more than 16 at once: left to the destructor
+}
+
+void unregister_temporary(int& slot) {
+  if (slot >= 0) temporary_slots[slot].used.store(false);
+  slot = -1;
+}
+}  // namespace
+
+void remove_temporary_outputs() noexcept {
+  for (TemporarySlot& slot : temporary_slots)
+    if (slot.used.load()) ::unlink(slot.path);
+}
 
 OutputFile::OutputFile(std::string path, bool binary) : path_(std::move(path)) {
   if (path_.empty()) throw Error("empty output file name");
@@ -65,6 +103,7 @@ OutputFile::OutputFile(std::string path, bool binary) : path_(std::move(path)) {
     temp_.clear();
     throw Error(path_, "cannot create: " + errno_text(err));
   }
+  slot_ = register_temporary(temp_);
   ::fchmod(fd, 0666 & ~process_umask());
   ::close(fd);
   file_.open(temp_, std::ios::binary | std::ios::trunc);
@@ -77,6 +116,7 @@ OutputFile::OutputFile(std::string path, bool binary) : path_(std::move(path)) {
 }
 
 OutputFile::~OutputFile() {
+  unregister_temporary(slot_);
   if (committed_ || temp_.empty()) return;
   file_.close();
   std::remove(temp_.c_str());
@@ -96,6 +136,7 @@ void OutputFile::commit() {
       throw Error(path_, "cannot rename the temporary file into place: " + errno_text(errno));
   }
   committed_ = true;
+  unregister_temporary(slot_);
 }
 
 std::string input_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }

@@ -42,7 +42,13 @@ private:
   std::string temp_;  // empty when writing directly (stdout, FIFO, device)
   std::ofstream file_;
   bool committed_ = false;
+  int slot_ = -1;     // in the registry remove_temporary_outputs() reads
 };
+
+// Removes the temporary files of every OutputFile not yet committed.
+// Async-signal-safe (it only calls unlink): for the tools' INT/TERM/HUP
+// handlers, so that an interrupted run leaves no partial file behind.
+void remove_temporary_outputs() noexcept;
 
 // How an input path appears in messages: "-" is "<stdin>".
 std::string input_name(const std::string& path);

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <cmath>
+#include <csignal>
 #include <type_traits>
 
 #include <unistd.h>
@@ -258,7 +259,18 @@ void Tool::require_subcommand(const std::string& names) {
   });
 }
 
+namespace {
+// INT, TERM, HUP: remove the temporaries of unfinished outputs, then die of
+// the signal as the default action would (exit status 128 + signal).
+extern "C" void remove_outputs_and_reraise(int signal_number) {
+  remove_temporary_outputs();
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+}  // namespace
+
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
+  for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal_number, remove_outputs_and_reraise);
   try {
     app_.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version

@@ -106,4 +106,12 @@ if command -v script > /dev/null; then
   check "binary output to a terminal refused" bash -c \
     "script -qec '$SDE_BIN/sde-perturb --mixture $RING -n 5' /dev/null | grep -q 'use -o FILE'"
 fi
+# INT while the output is being written: the temporary is removed and the
+# tool dies of the signal (status 130), leaving no file at all.
+sde-perturb --mixture "$RING" -n 8000000 -o big.npy 2> /dev/null &
+pid=$!
+for _ in $(seq 1 3000); do ls big.npy.tmp.* > /dev/null 2>&1 && break; sleep 0.01; done
+kill -INT "$pid"; wait "$pid"; rc=$?
+check "an interrupted write exits 130" test "$rc" -eq 130
+check "and leaves neither the output nor its temporary" bash -c "! ls big.npy* > /dev/null 2>&1"
 finish
