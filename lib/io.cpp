@@ -35,9 +35,6 @@ mode_t process_umask() {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-}  // namespace
-
-namespace {
 // The temporaries in use, as fixed buffers a signal handler can read: a
 // slot's path is complete before its flag is set, and the flag is cleared
 // before the path is reused.
