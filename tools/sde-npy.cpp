@@ -171,8 +171,15 @@ void from_csv(const std::string& path, const Sink& sink) {
   sink.array(a.shape, a.data, /*inputs_f4=*/false);
 }
 
+// stats writes a d x d covariance as JSON: a width beyond this would be
+// gigabytes of text (a 128-byte file of shape (0, 30000) made 23 GB).
+constexpr Eigen::Index kMaxStatsColumns = 1024;
+
 Json stats(const std::string& path, const std::string& mixture_path) {
   const sde::Matrix all = sde::read_matrix(path);
+  if (all.cols() > kMaxStatsColumns)
+    throw Error(path, fmt::format("has {} columns; stats writes their d x d covariance, for at most {}", all.cols(),
+                                  kMaxStatsColumns));
   const sde::Matrix x = sde::finite_rows(all);
   const sde::Matrix cov = sde::sample_covariance(x);
   Json covariance = Json::array();

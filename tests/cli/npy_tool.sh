@@ -100,6 +100,8 @@ EOF
 expect_error "slice index out of range" 1 "sde-npy: f8.npy: --rows: index 7 is out of range" out.npy \
   sde-npy slice f8.npy --rows 7 -o out.npy
 expect_error "slice syntax is a usage error" 2 "--rows" out.npy sde-npy slice f8.npy --rows 1:2:3:4 -o out.npy
+py "a tiny file of shape (0, 30000)" "np.save('wide.npy', np.zeros((0, 30000)))"
+expect_error "stats refuses a width whose covariance would be gigabytes" 1 "sde-npy: wide.npy: has 30000 columns" - sde-npy stats wide.npy
 expect_error "--frame needs 3-D" 1 "sde-npy: f8.npy: --frame needs a 3-D array" out.npy \
   sde-npy slice f8.npy --frame 0 -o out.npy
 
