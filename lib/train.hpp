@@ -43,7 +43,7 @@ enum class Projection { gaussian, rademacher };
 //   importance  t ~ g^2/s^2 on [eps, T] with the weight scaled so that the
 //               objective is uniform's: the variance-reducing importance
 //               sampling of likelihood-weighted training (Song et al. 2021b);
-//               for VP and VE it is log-uniform in sigma.
+//               for VP and VE it is log-uniform in the noise level s/m.
 enum class TimeSampling { uniform, lognormal, importance };
 
 Loss parse_loss(const std::string& s);
