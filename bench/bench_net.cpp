@@ -14,17 +14,19 @@
 //   bench_net --benchmark_filter=FmaPeak      (the machine's fp32 peak alone)
 #include <benchmark/benchmark.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>  // the FMA peak kernels; without FMA/AVX-512 they are left out
-#endif
+#include <immintrin.h>  // the FMA peak kernels
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <numbers>
 #include <thread>
 #include <vector>
 
+#include "dense.hpp"
+#include "enum_names.hpp"
 #include "model.hpp"
 #include "net.hpp"
 #include "ode.hpp"
@@ -57,39 +59,53 @@ private:
 constexpr int kChains = 12;
 constexpr long kPeakIterations = 1'000'000;  // ~2-5 ms per call on one core
 
-#if defined(__FMA__)
+// Each instruction set's peak is measured with its own instructions (the
+// build targets AVX2; the AVX-512 chains are compiled for it alone and run
+// only where the CPU has it), and the kernel's share is taken of the peak of
+// the instruction set it runs (SDE_ISA): on Zen 4 the two peaks are equal
+// (AVX-512 runs as two 256-bit halves), on Zen 5 AVX-512's is twice AVX2's.
+#define SDE_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define SDE_TARGET_AVX512 __attribute__((target("avx512f")))
+
 struct Avx2 {
-  using V = __m256;
   static constexpr int lanes = 8;
-  static V set(float x) { return _mm256_set1_ps(x); }
-  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static float first(V v) { return _mm256_cvtss_f32(v); }
+  static constexpr sde::dense::Isa isa = sde::dense::Isa::avx2;
+  SDE_TARGET_AVX2 static float chains(long iterations) {
+    __m256 acc[kChains];
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(1.0f + 1e-3f * float(c));
+    // x <- 0.9999 x + 1e-4 converges to 1: no overflow, no denormals.
+    const __m256 a = _mm256_set1_ps(0.9999f), b = _mm256_set1_ps(1e-4f);
+    for (long n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+      for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], a, b);
+    }
+    float sum = 0;
+    for (int c = 0; c < kChains; ++c) sum += _mm256_cvtss_f32(acc[c]);
+    return sum;
+  }
 };
-#endif
-#if defined(__AVX512F__)
-struct Avx512 {  // Zen 4 runs these as two 256-bit halves: same peak, half the instructions
-  using V = __m512;
+
+struct Avx512 {
   static constexpr int lanes = 16;
-  static V set(float x) { return _mm512_set1_ps(x); }
-  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static float first(V v) { return _mm512_cvtss_f32(v); }
+  static constexpr sde::dense::Isa isa = sde::dense::Isa::avx512;
+  SDE_TARGET_AVX512 static float chains(long iterations) {
+    __m512 acc[kChains];
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(1.0f + 1e-3f * float(c));
+    const __m512 a = _mm512_set1_ps(0.9999f), b = _mm512_set1_ps(1e-4f);
+    for (long n = 0; n < iterations; ++n) {
+#pragma GCC unroll 16
+      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], a, b);
+    }
+    float sum = 0;
+    for (int c = 0; c < kChains; ++c) sum += _mm512_cvtss_f32(acc[c]);
+    return sum;
+  }
 };
-#endif
 
 // Runs the chains for `iterations` rounds; returns the flops done (2 per lane per FMA).
 template <class S>
 double fma_chains(long iterations) {
-  typename S::V acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = S::set(1.0f + 1e-3f * float(c));
-  // x <- 0.9999 x + 1e-4 converges to 1: no overflow, no denormals.
-  const typename S::V a = S::set(0.9999f), b = S::set(1e-4f);
-  for (long n = 0; n < iterations; ++n) {
-#pragma GCC unroll 16
-    for (int c = 0; c < kChains; ++c) acc[c] = S::fma(acc[c], a, b);
-  }
-  float sum = 0;
-  for (int c = 0; c < kChains; ++c) sum += S::first(acc[c]);
-  benchmark::DoNotOptimize(sum);
+  benchmark::DoNotOptimize(S::chains(iterations));
   return 2.0 * S::lanes * kChains * double(iterations);
 }
 
@@ -104,34 +120,30 @@ double fma_on_threads(int threads, long iterations) {
   return threads * flops;
 }
 
-// The machine's fp32 peak in GFLOP/s on `threads` threads: best of a few
-// short runs, and at least `threads` times the 1-thread peak (other load on
-// a shared machine only lowers a measurement), measured once per thread
-// count. 0 without FMA instructions.
+// The fp32 peak in GFLOP/s of the kernel's instruction set on `threads`
+// threads: best of a few short runs, and at least `threads` times the
+// 1-thread peak (other load on a shared machine only lowers a measurement),
+// measured once per thread count. 0 for the generic kernel.
 double peak_gflops(int threads) {
   static std::vector<double> cache(64, -1.0);
   double& best = cache.at(std::size_t(threads));
   if (best >= 0) return best;
   best = 0;
-#if defined(__AVX512F__)
-  using Widest = Avx512;
-#elif defined(__FMA__)
-  using Widest = Avx2;
-#endif
-#if defined(__FMA__)
-  for (int trial = 0; trial < 10; ++trial) {
+  const sde::dense::Isa isa = sde::dense::active_isa();
+  for (int trial = 0; trial < 10 && isa != sde::dense::Isa::generic; ++trial) {
     const auto start = std::chrono::steady_clock::now();
-    const double flops = fma_on_threads<Widest>(threads, kPeakIterations);
+    const double flops = isa == sde::dense::Isa::avx512 ? fma_on_threads<Avx512>(threads, kPeakIterations)
+                                                         : fma_on_threads<Avx2>(threads, kPeakIterations);
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     best = std::max(best, flops / took.count() * 1e-9);
   }
-#endif
   if (threads > 1) best = std::max(best, threads * peak_gflops(1));
   return best;
 }
 
 template <class S>
 void BM_FmaPeak(benchmark::State& state) {
+  if (!sde::dense::supported(S::isa)) return state.SkipWithError("not on this CPU");
   const int threads = int(state.range(0));
   double flops = 0;
   const Stopwatch loop;
@@ -195,6 +207,28 @@ void report(benchmark::State& state, const Stopwatch& loop, double flops, int th
   const double gflops = n * flops * 1e-9 / seconds;
   state.counters["GFLOP/s"] = gflops;
   if (const double peak = peak_gflops(threads); peak > 0) state.counters["peak%"] = 100 * gflops / peak;
+}
+
+// The kernel alone: one 128 x 128 hidden layer with its fused SiLU over the
+// batch's columns, in chunks of kChunkRows spread over the threads as the
+// network spreads them. Its peak% is the kernel's share of the FMA peak.
+void BM_Kernel(benchmark::State& state) {
+  const int threads = int(state.range(0)), width = 128;
+  sde::Stream rng(3, sde::Purpose::noise, 0);
+  std::vector<float> W(std::size_t(width) * width), b(width), H(std::size_t(width) * kBatch),
+      Z(std::size_t(width) * kBatch), packed(sde::dense::packed_size(width, width));
+  for (float& w : W) w = float(rng.normal() / std::sqrt(double(width)));
+  for (float& h : H) h = float(rng.normal());
+  sde::dense::pack(W.data(), width, width, packed.data());
+  const Stopwatch loop;
+  for (auto _ : state) {
+    sde::parallel_for(kBatch, sde::kChunkRows, threads, [&](std::size_t begin, std::size_t end) {
+      sde::dense::apply(packed.data(), width, width, width, b.data(), H.data() + begin * width, width,
+                        int(end - begin), Z.data() + begin * width, width, sde::dense::Epilogue::silu);
+    });
+    benchmark::ClobberMemory();
+  }
+  report(state, loop, 2.0 * width * width * kBatch, threads);
 }
 
 void BM_Forward(benchmark::State& state) {
@@ -340,6 +374,7 @@ void BM_OdeStep(benchmark::State& state) {
 
 #define THREADS \
   ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond)
+BENCHMARK(BM_Kernel) THREADS;
 BENCHMARK(BM_Forward) THREADS;
 BENCHMARK(BM_ForwardBackward) THREADS;
 BENCHMARK(BM_Jvp) THREADS;
@@ -348,13 +383,24 @@ BENCHMARK(BM_TrainStep) THREADS;
 BENCHMARK(BM_OdeStep) THREADS;
 BENCHMARK(BM_AdamEma)->Unit(benchmark::kMicrosecond);
 #define PEAK ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond)
-#if defined(__FMA__)
 BENCHMARK_TEMPLATE(BM_FmaPeak, Avx2) PEAK;
-#endif
-#if defined(__AVX512F__)
 BENCHMARK_TEMPLATE(BM_FmaPeak, Avx512) PEAK;
-#endif
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// SDE_ISA=generic|avx2|avx512 times that kernel, as it forces it in the tools.
+int main(int argc, char** argv) {
+  try {
+    if (const char* isa = std::getenv("SDE_ISA"); isa && *isa)
+      sde::dense::select_isa(sde::parse_name(sde::dense::kIsaNames, isa, "instruction set"));
+  } catch (const sde::Error& e) {
+    std::fprintf(stderr, "bench_net: SDE_ISA: %s\n", e.what());
+    return 2;
+  }
+  benchmark::AddCustomContext("isa", sde::name_of(sde::dense::kIsaNames, sde::dense::active_isa()));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -2,73 +2,83 @@
 
 #include <algorithm>
 #include <cassert>
+#include <fmt/format.h>
+
+#include "dense_kernel.hpp"
+#include "enum_names.hpp"
+#include "error.hpp"
 
 namespace sde::dense {
 
 namespace {
 
-namespace ei = Eigen::internal;
-
-// silu(z) = z / (1 + e^-z), with the packet operations (and so the rounding)
-// of the activation pass in net.cpp: s = (1 + exp(-z)).inverse(), h = z s.
-inline Packet silu(const Packet& z) {
-  const Packet one = ei::pset1<Packet>(1.0f);
-  return ei::pmul(z, ei::pdiv(one, ei::padd(one, ei::pexp(ei::pnegate(z)))));
-}
-
-// One register tile: kPanelRows outputs (the packed panel Wp) for kTileCols
-// columns starting at H and Z.
-template <Epilogue kEpilogue>
-inline void tile(const float* Wp, int in, const float* bias, const float* H, int ldh, float* Z,
-                 int ldz, const float* skip) {
-  // Every loop over the tile is unrolled so that acc lives in registers
-  // (at -O2 GCC would keep it in memory and load-add-store every FMA).
-  Packet acc[kTileCols][2];
-#pragma GCC unroll 16
-  for (auto& column : acc) column[0] = column[1] = ei::pset1<Packet>(0.0f);
-  for (int i = 0; i < in; ++i) {
-    const Packet w0 = ei::ploadu<Packet>(Wp + std::size_t(i) * kPanelRows);
-    const Packet w1 = ei::ploadu<Packet>(Wp + std::size_t(i) * kPanelRows + kPacket);
-#pragma GCC unroll 16
-    for (int j = 0; j < kTileCols; ++j) {
-      const Packet h = ei::pset1<Packet>(H[std::size_t(j) * ldh + i]);
-      acc[j][0] = ei::pmadd(w0, h, acc[j][0]);
-      acc[j][1] = ei::pmadd(w1, h, acc[j][1]);
-    }
-  }
-  // Rounded as (W h) + b, like the GEMM-then-bias of the unpacked path.
-  const Packet b[2] = {bias ? ei::ploadu<Packet>(bias) : ei::pset1<Packet>(0.0f),
-                       bias ? ei::ploadu<Packet>(bias + kPacket) : ei::pset1<Packet>(0.0f)};
-#pragma GCC unroll 16
-  for (int j = 0; j < kTileCols; ++j) {
-#pragma GCC unroll 2
-    for (int k = 0; k < 2; ++k) {
-      Packet z = ei::padd(acc[j][k], b[k]);
-      if constexpr (kEpilogue == Epilogue::silu) z = silu(z);
-      const std::size_t at = std::size_t(j) * ldz + std::size_t(k) * kPacket;
-      if (skip) z = ei::padd(z, ei::ploadu<Packet>(skip + at));
-      ei::pstoreu(Z + at, z);
-    }
+const detail::Kernels* kernels_of(Isa isa) {
+  switch (isa) {
+    case Isa::generic: return &detail::kGenericKernels;
+#if defined(SDE_AVX2_KERNEL)
+    case Isa::avx2: return &detail::kAvx2Kernels;
+#endif
+#if defined(SDE_AVX512_KERNEL)
+    case Isa::avx512: return &detail::kAvx512Kernels;
+#endif
+    default: return nullptr;
   }
 }
 
-template <Epilogue kEpilogue>
-void apply_all(const float* packed, int out, int packed_in, int in, const float* bias,
-               const float* H, int ldh, int cols, float* Z, int ldz, const float* skip) {
-  // Panels outside, columns inside: a panel's weights (in x kPanelRows
-  // floats, 16 KB at in = 128) stay in L1 while the columns stream past.
-  for (int p = 0; p < panel_rows(out); p += kPanelRows) {
-    const float* Wp = packed + std::size_t(p) * packed_in;
-    const float* b = bias ? bias + p : nullptr;
-    for (int c = 0; c < cols; c += kTileCols) {
-      const std::size_t z_at = std::size_t(c) * ldz + p;
-      tile<kEpilogue>(Wp, in, b, H + std::size_t(c) * ldh, ldh, Z + z_at, ldz,
-                      skip ? skip + z_at : nullptr);
-    }
+bool cpu_has(Isa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::generic: return true;
+    case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case Isa::avx512:  // what -march=x86-64-v4 lets the compiler use
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512cd");
   }
+  return false;
+#else
+  return isa == Isa::generic;
+#endif
+}
+
+// One fp32 FMA where the build has the instruction; without, two roundings.
+inline float fused_multiply_add(float a, float b, float c) {
+#if defined(__FMA__)
+  return __builtin_fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+struct Selection {
+  Isa isa;
+  const detail::Kernels* kernels;
+};
+
+Selection& selection() {
+  static Selection s{best_isa(), kernels_of(best_isa())};
+  return s;
 }
 
 }  // namespace
+
+bool supported(Isa isa) { return kernels_of(isa) && cpu_has(isa); }
+
+Isa best_isa() {
+  for (Isa isa : {Isa::avx512, Isa::avx2})
+    if (supported(isa)) return isa;
+  return Isa::generic;
+}
+
+Isa active_isa() { return selection().isa; }
+
+void select_isa(Isa isa) {
+  if (!supported(isa))
+    throw Error(fmt::format("the {} kernel cannot run here ({})", name_of(kIsaNames, isa),
+                            kernels_of(isa) ? "this CPU lacks it" : "not in this build"));
+  selection() = {isa, kernels_of(isa)};
+}
 
 void pack(const float* W, int out, int in, float* packed) {
   for (int p = 0; p < panel_rows(out); p += kPanelRows)
@@ -85,25 +95,27 @@ void pack_transposed(const float* A, int rows, int k, int lda, float* packed) {
 
 void apply(const float* packed, int out, int packed_in, int in, const float* bias, const float* H,
            int ldh, int cols, float* Z, int ldz, Epilogue epilogue, const float* skip) {
-  assert(cols % kTileCols == 0);  // no tail loop: a partial tile would run past H and Z
-  if (epilogue == Epilogue::silu)
-    apply_all<Epilogue::silu>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip);
-  else
-    apply_all<Epilogue::linear>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip);
+  selection().kernels->apply(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, epilogue, skip);
 }
+
+void sigmoid(const float* z, float* s, std::size_t n) { selection().kernels->sigmoid(z, s, n); }
 
 void apply_rows(const float* W, int first, int out, int ldw, int in, const float* bias,
                 const float* H, int ldh, int cols, float* Z, int ldz) {
-  const int whole = in - in % kPacket;
+  // Eight partial sums over i mod 8, added pairwise: the same order in every
+  // build (the compiler may run the eight as one vector; the rounding is the
+  // same), unlike a reduction over the CPU's vector width.
+  constexpr int kLanes = 8;
+  const int whole = in - in % kLanes;
   for (int c = 0; c < cols; ++c) {
     const float* h = H + std::size_t(c) * ldh;
     for (int o = first; o < out; ++o) {
       const float* w = W + std::size_t(o) * ldw;
-      Packet acc = ei::pset1<Packet>(0.0f);
-      for (int i = 0; i < whole; i += kPacket)
-        acc = ei::pmadd(ei::ploadu<Packet>(w + i), ei::ploadu<Packet>(h + i), acc);
-      float z = ei::predux(acc);
-      for (int i = whole; i < in; ++i) z += w[i] * h[i];
+      float acc[kLanes] = {};
+      for (int i = 0; i < whole; i += kLanes)
+        for (int k = 0; k < kLanes; ++k) acc[k] = fused_multiply_add(w[i + k], h[i + k], acc[k]);
+      float z = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+      for (int i = whole; i < in; ++i) z = fused_multiply_add(w[i], h[i], z);
       Z[std::size_t(c) * ldz + o] = z + (bias ? bias[o] : 0.0f);
     }
   }

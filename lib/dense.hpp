@@ -8,33 +8,40 @@
 // sampling), runs a 48 x 4 register tile that re-reads the packed activations
 // for every 48 output rows, and leaves bias and activation to separate passes
 // over the 64 KB result. Here W is packed once per network pass into panels
-// of kPanelRows outputs, every (panel, kTileCols columns) tile is one set of
-// register accumulators initialised with the bias, and SiLU runs on them.
+// of kPanelRows outputs, every (panel, tile of columns) is one set of
+// register accumulators, and SiLU runs on them.
 //
-// Determinism: every column is computed by the same instructions in the same
-// order (no tail loops: the caller's column count is a multiple of
-// kTileCols), so a sample's result does not depend on its column, how many
-// columns there are, its batch or the thread that computes it.
+// One binary, every x86-64 CPU. The kernel is compiled for several
+// instruction sets (Isa) and the best one the CPU has runs, unless
+// select_isa() names another. The result does not depend on which: every
+// output is the same chain of fp32 FMAs over the inputs in input order, then
+// + bias, then SiLU from one exp polynomial, whatever the vector width or
+// tile shape. So a column's result does not depend on its position, the
+// column count, the thread, or the CPU (the generic path matches too where
+// the build has FMA; a build without it rounds differently).
 #pragma once
-#include <Eigen/Core>
 #include <cstddef>
+#include <utility>
 
 namespace sde::dense {
 
-using Packet = Eigen::internal::packet_traits<float>::type;
-inline constexpr int kPacket = Eigen::internal::packet_traits<float>::size;
-// Two packets of outputs by kTileCols columns: 16 accumulators, which leaves
-// registers for the weights and the broadcast inputs (32 vector registers
-// with AVX-512; with 16, half the columns).
-inline constexpr int kPanelRows = 2 * kPacket;
-#if defined(__AVX512F__)
-inline constexpr int kTileCols = 8;
-#else
-inline constexpr int kTileCols = 4;
-#endif
+// Outputs per packed panel: one AVX-512 register, two AVX2 ones. Fixed for
+// every instruction set, so packed weights are the same bytes everywhere.
+inline constexpr int kPanelRows = 16;
 
-// Column counts must be multiples of this (the register tile's width).
-inline constexpr int kColumnMultiple = kTileCols;
+enum class Isa { generic, avx2, avx512 };
+inline constexpr std::pair<Isa, const char*> kIsaNames[] = {
+    {Isa::generic, "generic"}, {Isa::avx2, "avx2"}, {Isa::avx512, "avx512"}};
+
+// Whether this build has the kernel for `isa` and this CPU can run it.
+bool supported(Isa isa);
+// The best supported instruction set.
+Isa best_isa();
+// The kernel in use: best_isa() until select_isa() picks another. Select
+// before any network runs (not thread-safe against running kernels).
+Isa active_isa();
+// Throws sde::Error when `isa` is not supported().
+void select_isa(Isa isa);
 
 // The outputs of a layer of `out` that run in panels; the rest (the output
 // layer's d, a width's remainder) run through apply_rows().
@@ -56,7 +63,7 @@ void pack_transposed(const float* A, int rows, int k, int lda, float* packed);
 
 enum class Epilogue {
   linear,  // Z = W H + b
-  silu     // Z = silu(W H + b) (+ skip), rounded as the separate activation pass rounds it
+  silu     // Z = silu(W H + b) (+ skip), rounded as sigmoid() and z * s round it
 };
 
 // Z[:, c] = epilogue(W' H[:, c] + bias) for c < cols, for the panel rows of
@@ -64,15 +71,18 @@ enum class Epilogue {
 // wrote (the first layer's tangents and its time-folded form use only the x
 // columns). H and Z are column-major with leading dimensions ldh (>= in) and
 // ldz (>= out); bias may be null (zero); skip, with leading dimension ldz, is
-// added after the activation when not null (residual blocks). cols must be a
-// multiple of kColumnMultiple.
+// added after the activation when not null (residual blocks). Any cols.
 void apply(const float* packed, int out, int packed_in, int in, const float* bias, const float* H,
            int ldh, int cols, float* Z, int ldz, Epilogue epilogue, const float* skip = nullptr);
 
 // The same, linear, for rows [first, out) of the row-major out x ldw matrix W
 // (its first `in` columns): one dot product per output and column, for the
-// few rows outside the panels. Any cols.
+// few rows outside the panels, summed in a fixed order. Any cols.
 void apply_rows(const float* W, int first, int out, int ldw, int in, const float* bias,
                 const float* H, int ldh, int cols, float* Z, int ldz);
+
+// s[i] = 1 / (1 + exp(-z[i])) with the kernel's exp, so that the separate
+// activation pass rounds as the fused epilogue does. Any n; s may be z.
+void sigmoid(const float* z, float* s, std::size_t n);
 
 }  // namespace sde::dense

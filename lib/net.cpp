@@ -84,7 +84,10 @@ void activate(Activation kind, ArrayMap<T> z, ArrayMap<T> h, const T* skip, bool
   const T one(1), two(2);
   switch (kind) {
     case Activation::silu:  // z sigmoid(z)
-      s = (one + (-z).exp()).inverse();
+      if constexpr (std::is_same_v<T, float>)
+        dense::sigmoid(z.data(), s.data(), std::size_t(n));  // as the kernel's fused SiLU
+      else
+        s = (one + (-z).exp()).inverse();
       if (curvature) ArrayMap<T>(curvature, n) = s * (one - s) * (two + z * (one - two * s));
       h = z * s;
       if (derivatives) z = s * (one + z * (one - s));
@@ -133,12 +136,12 @@ void store_rows(const Src& src, int r0, int n, Eigen::Ref<RowMatrix<T>>& dst) {
 }
 
 // Inference passes compute only the columns a chunk's rows fill, rounded up
-// to this: a multiple of the widest SIMD packet (so activations and the time
-// features take the packet path for every element, as on whole buffers) and
-// of the kernel's tile width. Passes that keep a tape for backward compute
-// all C columns (their padding columns then hold the zero inputs' values).
+// to this: a multiple of the widest SIMD packet, so that activations and the
+// time features take Eigen's packet path for every element, as on whole
+// buffers. Passes that keep a tape for backward compute all C columns (their
+// padding columns then hold the zero inputs' values).
 constexpr int kWidthMultiple = 16;
-static_assert(C % kWidthMultiple == 0 && kWidthMultiple % dense::kColumnMultiple == 0);
+static_assert(C % kWidthMultiple == 0);
 
 // double (the tests' reference) keeps full chunks: its layers run through
 // Eigen, whose product kernels switch with the shape.
@@ -261,12 +264,10 @@ void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, const Pass<T>& pass) {
 }
 
 // Whether fp32 backward runs layer l's products through the kernel: its input
-// width must be whole panels (it is the kernel's row count in both), and its
-// output width whole tiles (the weight gradient's column count).
+// width must be whole panels (it is the kernel's row count in both).
 template <class T>
 bool backward_kernel(const typename Mlp<T>::Layer& layer) {
-  return std::is_same_v<T, float> && dense::panel_rows(layer.in) == layer.in &&
-         layer.out % dense::kColumnMultiple == 0;
+  return std::is_same_v<T, float> && dense::panel_rows(layer.in) == layer.in;
 }
 
 // gW = [z_bar | dz_bar] [h | dh]^T over `cols` columns, for a layer whose

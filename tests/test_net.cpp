@@ -19,6 +19,7 @@
 #include <optional>
 #include <vector>
 
+#include "dense.hpp"
 #include "error.hpp"
 #include "net.hpp"
 #include "rng.hpp"
@@ -462,6 +463,57 @@ TEST_CASE("bit-identical for any thread count, batch split and row position") {
   CHECK(row == one.out.middleRows(123, 1));
   net.forward(x, t, all, small);
   CHECK(all == one.out);
+  }
+}
+
+// One binary on every x86-64 CPU: every pass of the network, taped and
+// inference, gives the same bytes under every instruction set the kernel
+// has here (AVX-512, AVX2, generic on an AVX-512 machine), so models,
+// samples and likelihoods from a mixed cluster agree.
+TEST_CASE("bit-identical under every instruction set") {
+  NetConfig residual;
+  residual.residual = true;
+  for (const NetConfig& cfg : {NetConfig{}, residual}) {
+    CAPTURE(cfg.residual);
+    const Mlp<float> net(cfg, 33);
+    const int B = sde::kChunkRows + 44;
+    const Probe p(B, 2);
+    const Matrix<float> x = p.x.cast<float>(), v = p.v.cast<float>(), a = p.a.cast<float>(),
+                        b = p.b.cast<float>();
+    const Vector<float> t = p.t.cast<float>();
+    struct Result {
+      Matrix<float> out, jv, evaluated, shared;
+      Vector<float> div;
+      std::vector<float> grad, jvp_grad;
+    };
+    std::vector<Result> results;
+    for (const auto& [isa, name] : sde::dense::kIsaNames) {
+      if (!sde::dense::supported(isa)) continue;
+      CAPTURE(name);
+      sde::dense::select_isa(isa);
+      MlpWorkspace<float> ws(net, B, 2);
+      Result r{Matrix<float>(B, 2), Matrix<float>(B, 2), Matrix<float>(B, 2), Matrix<float>(B, 2),
+               Vector<float>(B), std::vector<float>(net.num_params()), std::vector<float>(net.num_params())};
+      net.forward(x, t, r.out, ws);
+      net.backward(a, r.grad, ws);
+      Matrix<float> out(B, 2);
+      net.jvp(x, t, v, out, r.jv, ws);
+      net.jvp_backward(a, b, r.jvp_grad, ws);
+      net.evaluate(x, t, r.evaluated, ws);
+      net.evaluate(x, 0.25f, r.shared, ws);
+      net.divergence(x, t, out, r.div, ws);
+      results.push_back(std::move(r));
+    }
+    sde::dense::select_isa(sde::dense::best_isa());
+    for (const Result& r : results) {
+      CHECK(r.out == results[0].out);
+      CHECK(r.grad == results[0].grad);
+      CHECK(r.jv == results[0].jv);
+      CHECK(r.jvp_grad == results[0].jvp_grad);
+      CHECK(r.evaluated == results[0].evaluated);
+      CHECK(r.shared == results[0].shared);
+      CHECK(r.div == results[0].div);
+    }
   }
 }
 

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "dense.hpp"
+#include "enum_names.hpp"
 #include "error.hpp"
 #include "io.hpp"
 #include "model.hpp"
@@ -267,6 +269,18 @@ extern "C" void remove_outputs_and_reraise(int signal_number) {
   ::signal(signal_number, SIG_DFL);
   ::raise(signal_number);
 }
+
+// SDE_ISA=generic|avx2|avx512 forces one network kernel (to compare them, or
+// to time one); without it the best this CPU has runs. Results are the same.
+void select_isa_from_environment() {
+  const char* value = std::getenv("SDE_ISA");
+  if (!value || !*value) return;
+  try {
+    dense::select_isa(parse_name(dense::kIsaNames, value, "instruction set"));
+  } catch (const Error& e) {
+    throw e.with_file("SDE_ISA");
+  }
+}
 }  // namespace
 
 int Tool::run(int argc, char** argv, const std::function<void()>& body) {
@@ -281,9 +295,16 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
     return 2;
   }
   try {
+    select_isa_from_environment();
+  } catch (const Error& e) {
+    std::cerr << name_ << ": " << e.message() << "\n";
+    return 2;
+  }
+  try {
     const auto start = std::chrono::steady_clock::now();
     summary_ = Json{{"tool", name_}, {"version", SDE_VERSION}, {"settings", settings_of(app_)}};
     if (app_.get_option_no_throw("--seed")) summary_["seed"] = seed_;
+    summary_["isa"] = name_of(dense::kIsaNames, dense::active_isa());
     body();
     summary_["seconds"] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
