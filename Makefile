@@ -4,7 +4,7 @@ JOBS  ?= $(shell nproc)
 BIN   := $(BUILD)/bin
 MAKEFLAGS += --no-print-directory
 
-.PHONY: help deps configure build tools test demo clean bench
+.PHONY: help deps configure build tools test test-slurm demo clean bench
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,13 @@ build: configure
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The README's Slurm recipe for real: a one-node cluster started here (as
+# root), a job array of sde-sample --shard tasks on alternating kernels, the
+# joined parts compared with the unsharded run. Seconds, after the install.
+test-slurm: tools
+	@scripts/install-deps.sh --slurm
+	@SDE_BIN=$(BIN) bash tests/slurm/job_array.sh
 
 # The executables alone: what the demo, the figures and the benchmarks run.
 TOOLS := sde-perturb sde-train sde-sample sde-likelihood sde-langevin sde-npy sde-plot

@@ -3,6 +3,7 @@
 # Idempotent: a second run installs nothing and does not touch the network.
 #   scripts/install-deps.sh          build, test, demo, figures
 #   scripts/install-deps.sh --bench  also what `make bench` needs
+#   scripts/install-deps.sh --slurm  also what `make test-slurm` needs
 set -euo pipefail
 packages=(
   build-essential cmake
@@ -12,14 +13,20 @@ packages=(
   gnuplot-nox     # sde-plot
   parallel        # the sharding test runs GNU parallel as the README shows
 )
-if [ "${1:-}" = "--bench" ]; then
-  packages+=(
-    python3-torch python3-scipy  # the PyTorch peer (../shared/peer/torch_peer.py)
-    libopenblas0-pthread  # without it Debian's torch uses the reference BLAS, 5-15x slower: an unfair peer
-    libbenchmark-dev      # Google Benchmark: bench/bench_net.cpp
-    time                  # /usr/bin/time -v: peak RSS in the scaling section
-  )
-fi
+for extra in "$@"; do
+  case "$extra" in
+    --bench)
+      packages+=(
+        python3-torch python3-scipy  # the PyTorch peer (../shared/peer/torch_peer.py)
+        libopenblas0-pthread  # without it Debian's torch uses the reference BLAS, 5-15x slower: an unfair peer
+        libbenchmark-dev      # Google Benchmark: bench/bench_net.cpp
+        time                  # /usr/bin/time -v: peak RSS in the scaling section
+      ) ;;
+    --slurm)
+      packages+=(slurmctld slurmd slurm-client munge) ;;  # tests/slurm/job_array.sh
+    *) echo "install-deps.sh: unknown option $extra (expected --bench, --slurm)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
