@@ -63,7 +63,9 @@ Selection& selection() {
 
 }  // namespace
 
-bool supported(Isa isa) { return kernels_of(isa) && cpu_has(isa); }
+bool in_build(Isa isa) { return kernels_of(isa) != nullptr; }
+
+bool supported(Isa isa) { return in_build(isa) && cpu_has(isa); }
 
 Isa best_isa() {
   for (Isa isa : {Isa::avx512, Isa::avx2})
@@ -76,8 +78,16 @@ Isa active_isa() { return selection().isa; }
 void select_isa(Isa isa) {
   if (!supported(isa))
     throw Error(fmt::format("the {} kernel cannot run here ({})", name_of(kIsaNames, isa),
-                            kernels_of(isa) ? "this CPU lacks it" : "not in this build"));
+                            in_build(isa) ? "this CPU lacks it" : "not in this build"));
   selection() = {isa, kernels_of(isa)};
+}
+
+bool rounds_as_vector_kernels([[maybe_unused]] Isa isa) {
+#if defined(__FMA__)
+  return true;  // dense_generic.cpp is compiled with these flags: its fma is one
+#else
+  return isa != Isa::generic;
+#endif
 }
 
 void pack(const float* W, int out, int in, float* packed) {

@@ -17,8 +17,7 @@
 // output is the same chain of fp32 FMAs over the inputs in input order, then
 // + bias, then SiLU from one exp polynomial, whatever the vector width or
 // tile shape. So a column's result does not depend on its position, the
-// column count, the thread, or the CPU (the generic path matches too where
-// the build has FMA; a build without it rounds differently).
+// column count, the thread, or the CPU (see rounds_as_vector_kernels()).
 #pragma once
 #include <cstddef>
 #include <utility>
@@ -33,6 +32,9 @@ enum class Isa { generic, avx2, avx512 };
 inline constexpr std::pair<Isa, const char*> kIsaNames[] = {
     {Isa::generic, "generic"}, {Isa::avx2, "avx2"}, {Isa::avx512, "avx512"}};
 
+// Whether this build has the kernel for `isa`: on x86-64 every build has
+// all three, whatever CPU built it.
+bool in_build(Isa isa);
 // Whether this build has the kernel for `isa` and this CPU can run it.
 bool supported(Isa isa);
 // The best supported instruction set.
@@ -42,6 +44,10 @@ Isa best_isa();
 Isa active_isa();
 // Throws sde::Error when `isa` is not supported().
 void select_isa(Isa isa);
+// Whether `isa` gives the bits the AVX2 and AVX-512 kernels give: they
+// always agree; the generic one agrees where the build has FMA (x86-64-v3
+// or native), not in a build for CPUs without it.
+bool rounds_as_vector_kernels(Isa isa);
 
 // The outputs of a layer of `out` that run in panels; the rest (the output
 // layer's d, a width's remainder) run through apply_rows().

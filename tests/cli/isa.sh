@@ -28,9 +28,13 @@ for isa in "${available[@]}"; do
   check "train, sample, likelihood, Langevin with SDE_ISA=$isa" run_all "$isa"
   py "the summary records SDE_ISA=$isa" "assert json.load(open('s.$isa.json'))['isa'] == '$isa'"
 done
-for isa in "${available[@]:1}"; do
+# The generic kernel rounds as the vector ones where the build has FMA; a
+# build for CPUs without it (SDE_ARCH=generic) rounds a b + c twice.
+alike=("${available[@]}")
+[ "${SDE_ARCH:-v3}" = generic ] && alike=("${available[@]:1}")
+for isa in "${alike[@]:1}"; do
   for f in m.json pc.npy ode.npy ll.npy lv.npy; do
-    check "${f%.*} from $isa equals generic byte for byte" cmp "${f%.*}.generic.${f##*.}" "${f%.*}.$isa.${f##*.}"
+    check "${f%.*} from $isa equals ${alike[0]} byte for byte" cmp "${f%.*}.${alike[0]}.${f##*.}" "${f%.*}.$isa.${f##*.}"
   done
 done
 check "without SDE_ISA the best kernel runs" sde-train data.npy $SMALL --steps 2 -o best.json --summary best.json.s
