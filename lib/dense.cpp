@@ -1,7 +1,7 @@
 #include "dense.hpp"
 
-#include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <fmt/format.h>
 
 #include "dense_kernel.hpp"
@@ -98,9 +98,11 @@ void pack(const float* W, int out, int in, float* packed) {
 }
 
 void pack_transposed(const float* A, int rows, int k, int lda, float* packed) {
+  // memcpy of a constant 64 bytes, which the compiler inlines as two vector
+  // moves (std::copy_n became a memmove call per panel row: 5% of training).
   for (int p = 0; p < panel_rows(rows); p += kPanelRows)
     for (int i = 0; i < k; ++i, packed += kPanelRows)
-      std::copy_n(A + std::size_t(i) * lda + p, kPanelRows, packed);
+      std::memcpy(packed, A + std::size_t(i) * lda + p, sizeof(float) * kPanelRows);
 }
 
 void apply(const float* packed, int out, int packed_in, int in, const float* bias, const float* H,

@@ -117,8 +117,8 @@ struct Kernel {
     }
   }
 
-  // The last cols < tile_cols columns of a panel: the tile of exactly that
-  // width (a column's operations do not depend on the tile's width).
+  // A tile of exactly `cols` <= N columns (a column's operations do not
+  // depend on the tile's width).
   template <int N, Epilogue kEpilogue>
   static void partial_tile(int cols, const float* Wp, int in, const float* bias, const float* H,
                            int ldh, float* Z, int ldz, const float* skip) {
@@ -137,16 +137,22 @@ struct Kernel {
     for (int p = 0; p < panel_rows(out); p += kPanelRows) {
       const float* Wp = packed + std::size_t(p) * packed_in;
       const float* b = bias ? bias + p : nullptr;
-      int c = 0;
-      for (; c + T <= cols; c += T) {
+      // Whole tiles, then the rest in at most two narrower ones of about
+      // equal width: a narrow tile has too few accumulators to hide the FMA
+      // latency (128 columns in tiles of 6 leave 2; 6 + 2 run as 4 + 4).
+      const int whole = cols / T, rest = cols % T;
+      const int wide = rest > 0 && rest < T / 2 && whole > 0 ? whole - 1 : whole;
+      const int left = cols - wide * T;
+      const int first_part = left > T ? (left + 1) / 2 : left;
+      for (int c = 0; c < wide * T; c += T) {
         const std::size_t z_at = std::size_t(c) * ldz + p;
         tile<T, kEpilogue>(Wp, in, b, H + std::size_t(c) * ldh, ldh, Z + z_at, ldz,
                            skip ? skip + z_at : nullptr);
       }
-      if (c < cols) {
+      for (int c = wide * T, part = first_part; part > 0; c += part, part = cols - c) {
         const std::size_t z_at = std::size_t(c) * ldz + p;
-        partial_tile<T - 1, kEpilogue>(cols - c, Wp, in, b, H + std::size_t(c) * ldh, ldh, Z + z_at,
-                                       ldz, skip ? skip + z_at : nullptr);
+        partial_tile<T, kEpilogue>(part, Wp, in, b, H + std::size_t(c) * ldh, ldh, Z + z_at, ldz,
+                                   skip ? skip + z_at : nullptr);
       }
     }
   }
