@@ -492,8 +492,18 @@ void Mlp<T>::reduce_gradient(MlpWorkspace<T>& ws, int batch, std::span<T> grad) 
     g.setZero();
     return;
   }
-  g = ws.chunk_grads_.col(0);
-  for (int c = 1; c < chunks; ++c) g += ws.chunk_grads_.col(c);
+  // In blocks of parameters on the workspace's threads; each entry is summed
+  // over the chunks in chunk order whichever thread adds it.
+  constexpr std::size_t kBlock = 8192;  // a multiple of every SIMD width
+  auto sum = [&](std::size_t begin, std::size_t end) {
+    const auto at = Eigen::Index(begin), n = Eigen::Index(end - begin);
+    g.segment(at, n) = ws.chunk_grads_.col(0).segment(at, n);
+    for (int c = 1; c < chunks; ++c) g.segment(at, n) += ws.chunk_grads_.col(c).segment(at, n);
+  };
+  if (ws.threads_ == 1)
+    sum(0, grad.size());
+  else
+    parallel_for(grad.size(), kBlock, ws.threads_, sum);
 }
 
 template <class T>

@@ -8,6 +8,7 @@
 
 #include "enum_names.hpp"
 #include "error.hpp"
+#include "parallel.hpp"
 
 namespace sde {
 
@@ -24,9 +25,12 @@ void check_size(const char* what, std::size_t got, std::size_t want) {
 
 }  // namespace
 
-double l2_norm(std::span<const float> v) {
-  // Eight double lanes at a time: a dynamic-size cast().square().sum() is
-  // not vectorized and takes longer than the Adam update itself.
+namespace {
+
+// The sum of squares of v, eight double lanes at a time: a dynamic-size
+// cast().square().sum() is not vectorized and takes longer than the Adam
+// update itself.
+double sum_of_squares(std::span<const float> v) {
   using Lanes = Eigen::Array<double, 8, 1>;
   Lanes lanes = Lanes::Zero();
   std::size_t i = 0;
@@ -34,6 +38,30 @@ double l2_norm(std::span<const float> v) {
     lanes += Eigen::Map<const Eigen::Array<float, 8, 1>>(v.data() + i).cast<double>().square();
   double sum = lanes.sum();
   for (; i < v.size(); ++i) sum += double(v[i]) * v[i];
+  return sum;
+}
+
+// Parameter vectors are cut into blocks of this many entries (a multiple of
+// every SIMD width, so each entry takes the same code path whichever block
+// it is in), which threads take; the norm's partial sums are added in block
+// order. So every result is the same for any thread count.
+constexpr std::size_t kBlock = 8192;
+
+// body(begin, end) over the blocks of [0, n) on up to `threads` threads.
+template <class Body>
+void for_blocks(std::size_t n, int threads, Body&& body) {
+  parallel_for(n, kBlock, threads, [&](std::size_t begin, std::size_t end) { body(begin, end); });
+}
+
+}  // namespace
+
+double l2_norm(std::span<const float> v, int threads) {
+  std::vector<double> partial((v.size() + kBlock - 1) / kBlock);
+  for_blocks(v.size(), threads, [&](std::size_t begin, std::size_t end) {
+    partial[begin / kBlock] = sum_of_squares(v.subspan(begin, end - begin));
+  });
+  double sum = 0;
+  for (double p : partial) sum += p;
   return std::sqrt(sum);
 }
 
@@ -82,10 +110,10 @@ double Adam::learning_rate() const {
   return lr * std::min(1.0, (k + 1) / warmup);
 }
 
-double Adam::step(std::span<float> params, std::span<const float> grad) {
+double Adam::step(std::span<float> params, std::span<const float> grad, int threads) {
   check_size("parameter vector", params.size(), m_.size());
   check_size("gradient", grad.size(), m_.size());
-  const double norm = l2_norm(grad);
+  const double norm = l2_norm(grad, threads);
   double scale = 1.0;
   if (config_.grad_clip > 0 && norm + 1e-6 > config_.grad_clip)
     scale = config_.grad_clip / (norm + 1e-6);
@@ -100,14 +128,16 @@ double Adam::step(std::span<float> params, std::span<const float> grad) {
   const auto root_correction2 = float(std::sqrt(correction2));
   const auto eps = float(config_.eps);
 
-  const auto n = Eigen::Index(m_.size());
-  ArrayMap m(m_.data(), n), v(v_.data(), n), p(params.data(), n);
-  const ConstArrayMap g(grad.data(), n);
-  const auto clipped = g * float(scale);
-  // Operand order as torch's mul_/add_, addcmul_ and addcdiv_.
-  m = m * beta1 + float(1 - config_.beta1) * clipped;
-  v = v * beta2 + float(1 - config_.beta2) * clipped * clipped;
-  p += (-step_size * m) / (v.sqrt() / root_correction2 + eps);
+  for_blocks(m_.size(), threads, [&](std::size_t begin, std::size_t end) {
+    const auto at = Eigen::Index(begin), n = Eigen::Index(end - begin);
+    ArrayMap m(m_.data() + at, n), v(v_.data() + at, n), p(params.data() + at, n);
+    const ConstArrayMap g(grad.data() + at, n);
+    const auto clipped = g * float(scale);
+    // Operand order as torch's mul_/add_, addcmul_ and addcdiv_.
+    m = m * beta1 + float(1 - config_.beta1) * clipped;
+    v = v * beta2 + float(1 - config_.beta2) * clipped * clipped;
+    p += (-step_size * m) / (v.sqrt() / root_correction2 + eps);
+  });
   return norm;
 }
 
@@ -152,18 +182,20 @@ double Ema::decay_at(std::int64_t k) const {
   return std::min(config_.decay, double(1 + k) / double(10 + k));
 }
 
-void Ema::update(std::span<const float> params) {
+void Ema::update(std::span<const float> params, int threads) {
   check_size("parameter vector", params.size(), values_.size());
   ++updates_;
   const auto weight = float(1 - decay_at(updates_));
-  const auto n = Eigen::Index(values_.size());
-  ArrayMap e(values_.data(), n);
-  const ConstArrayMap p(params.data(), n);
-  // torch.lerp: from the nearer end, so that weight 1 gives params exactly.
-  if (weight < 0.5f)
-    e += weight * (p - e);
-  else
-    e = p - (p - e) * (1.0f - weight);
+  for_blocks(values_.size(), threads, [&](std::size_t begin, std::size_t end) {
+    const auto at = Eigen::Index(begin), n = Eigen::Index(end - begin);
+    ArrayMap e(values_.data() + at, n);
+    const ConstArrayMap p(params.data() + at, n);
+    // torch.lerp: from the nearer end, so that weight 1 gives params exactly.
+    if (weight < 0.5f)
+      e += weight * (p - e);
+    else
+      e = p - (p - e) * (1.0f - weight);
+  });
 }
 
 void Ema::restore(std::int64_t updates, std::span<const float> values) {

@@ -17,8 +17,9 @@
 
 namespace sde {
 
-// Euclidean norm of a float vector, accumulated in double.
-double l2_norm(std::span<const float> v);
+// Euclidean norm of a float vector, accumulated in double in fixed blocks
+// (the same bits for any thread count).
+double l2_norm(std::span<const float> v, int threads = 1);
 
 // The learning rate after warm-up, as a function of the step k:
 //   constant  lr
@@ -51,7 +52,8 @@ public:
   // One bias-corrected Adam update of params with grad. If the gradient's
   // norm exceeds grad_clip, it is scaled by grad_clip / (norm + 1e-6) as
   // torch.nn.utils.clip_grad_norm_ does. Returns the norm before clipping.
-  double step(std::span<float> params, std::span<const float> grad);
+  // On up to `threads` threads, with the same result for any count.
+  double step(std::span<float> params, std::span<const float> grad, int threads = 1);
 
   // Checkpoint state: the step count and the two moment vectors.
   std::int64_t steps() const { return steps_; }
@@ -93,7 +95,7 @@ public:
   // The power-function exponent gamma of a relative length sigma_rel.
   static double power_exponent(double length);
   double decay_at(std::int64_t k) const;
-  void update(std::span<const float> params);
+  void update(std::span<const float> params, int threads = 1);  // same result for any threads
 
   std::span<const float> values() const { return values_; }
   // Checkpoint state: the update count and the averaged values.

@@ -420,8 +420,8 @@ double Trainer::step() {
   m.draw(k, m.data);
   const double loss = m.loss_and_gradient();
   if (!std::isfinite(loss)) throw Error(fmt::format("non-finite loss at step {}", k + 1));
-  m.adam.step(m.net.params(), m.grad);
-  if (m.ema) m.ema->update(m.net.params());
+  m.adam.step(m.net.params(), m.grad, m.opt.threads);
+  if (m.ema) m.ema->update(m.net.params(), m.opt.threads);
   return loss;
 }
 

@@ -177,3 +177,43 @@ TEST_CASE("power-function EMA: the average weights step j by j^gamma, its std is
   for (int j = 1; j <= K; ++j) second += std::pow(j, g) * std::pow(double(j) / K - mean, 2);
   CHECK(std::sqrt(second / den) == Approx(0.1).epsilon(0.01));
 }
+
+// The training step's serial part runs on the training threads: the norm,
+// the Adam update and the EMA over fixed blocks of parameters, so a model's
+// bytes do not depend on --threads. Three blocks and a ragged end, with
+// clipping active so that the norm's rounding reaches the parameters.
+TEST_CASE("Adam, the norm and the EMA give the same bits on any number of threads") {
+  const std::size_t n = 3 * 8192 + 5;
+  std::vector<float> start(n), grad(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    start[i] = float(std::sin(0.37 * double(i)));
+    grad[i] = float(std::cos(0.11 * double(i)) * (1 + double(i % 7)));
+  }
+  AdamConfig config;
+  config.grad_clip = 1.0;
+  struct Run {
+    std::vector<float> params, ema;
+    double norm;
+  };
+  auto run = [&](int threads) {
+    Run r{start, {}, 0};
+    Adam adam(n, config);
+    Ema ema(r.params, sde::EmaConfig{0.99, 0});
+    for (int step = 0; step < 3; ++step) {
+      r.norm = adam.step(r.params, grad, threads);
+      ema.update(r.params, threads);
+    }
+    r.ema.assign(ema.values().begin(), ema.values().end());
+    return r;
+  };
+  const Run one = run(1);
+  CHECK(one.norm > config.grad_clip);  // clipping is active
+  for (int threads : {2, 3}) {
+    CAPTURE(threads);
+    const Run other = run(threads);
+    CHECK(other.norm == one.norm);
+    CHECK(other.params == one.params);
+    CHECK(other.ema == one.ema);
+  }
+  CHECK(sde::l2_norm(grad, 2) == sde::l2_norm(grad, 1));
+}
