@@ -106,8 +106,8 @@ void pack_transposed(const float* A, int rows, int k, int lda, float* packed) {
 }
 
 void apply(const float* packed, int out, int packed_in, int in, const float* bias, const float* H,
-           int ldh, int cols, float* Z, int ldz, Epilogue epilogue, const float* skip) {
-  selection().kernels->apply(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, epilogue, skip);
+           int ldh, int cols, float* Z, int ldz, Epilogue epilogue, const float* skip, float* slope) {
+  selection().kernels->apply(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, epilogue, skip, slope);
 }
 
 void sigmoid(const float* z, float* s, std::size_t n) { selection().kernels->sigmoid(z, s, n); }

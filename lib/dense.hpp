@@ -68,8 +68,9 @@ void pack(const float* W, int out, int in, float* packed);
 void pack_transposed(const float* A, int rows, int k, int lda, float* packed);
 
 enum class Epilogue {
-  linear,  // Z = W H + b
-  silu     // Z = silu(W H + b) (+ skip), rounded as sigmoid() and z * s round it
+  linear,     // Z = W H + b
+  silu,       // Z = silu(W H + b) (+ skip), rounded as sigmoid() and z * s round it
+  silu_slope  // the same, and slope = silu'(W H + b) = s (1 + z (1 - s)): a taped pass
 };
 
 // Z[:, c] = epilogue(W' H[:, c] + bias) for c < cols, for the panel rows of
@@ -77,9 +78,11 @@ enum class Epilogue {
 // wrote (the first layer's tangents and its time-folded form use only the x
 // columns). H and Z are column-major with leading dimensions ldh (>= in) and
 // ldz (>= out); bias may be null (zero); skip, with leading dimension ldz, is
-// added after the activation when not null (residual blocks). Any cols.
+// added after the activation when not null (residual blocks); slope, with
+// leading dimension ldz, receives silu' for Epilogue::silu_slope. Any cols.
 void apply(const float* packed, int out, int packed_in, int in, const float* bias, const float* H,
-           int ldh, int cols, float* Z, int ldz, Epilogue epilogue, const float* skip = nullptr);
+           int ldh, int cols, float* Z, int ldz, Epilogue epilogue, const float* skip = nullptr,
+           float* slope = nullptr);
 
 // The same, linear, for rows [first, out) of the row-major out x ldw matrix W
 // (its first `in` columns): one dot product per output and column, for the

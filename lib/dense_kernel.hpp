@@ -23,7 +23,7 @@ namespace sde::dense::detail {
 
 using ApplyFn = void (*)(const float* packed, int out, int packed_in, int in, const float* bias,
                          const float* H, int ldh, int cols, float* Z, int ldz, Epilogue epilogue,
-                         const float* skip);
+                         const float* skip, float* slope);
 using SigmoidFn = void (*)(const float* z, float* s, std::size_t n);
 
 // One instruction set's kernels.
@@ -83,7 +83,7 @@ struct Kernel {
   // lives in registers (at -O2 GCC would keep it in memory otherwise).
   template <int N, Epilogue kEpilogue>
   static void tile(const float* Wp, int in, const float* bias, const float* H, int ldh, float* Z,
-                   int ldz, const float* skip) {
+                   int ldz, const float* skip, float* slope) {
     P acc[N][kRowVectors];
 #pragma GCC unroll 16
     for (int j = 0; j < N; ++j)
@@ -109,8 +109,15 @@ struct Kernel {
 #pragma GCC unroll 16
       for (int r = 0; r < kRowVectors; ++r) {
         P z = V::add(acc[j][r], b[r]);
-        if constexpr (kEpilogue == Epilogue::silu) z = V::mul(z, sigmoid(z));
         const std::size_t at = std::size_t(j) * ldz + std::size_t(r) * V::lanes;
+        if constexpr (kEpilogue == Epilogue::silu) {
+          z = V::mul(z, sigmoid(z));
+        } else if constexpr (kEpilogue == Epilogue::silu_slope) {
+          // As the activation pass: h = z s, silu'(z) = s (1 + z (1 - s)).
+          const P s = sigmoid(z), one = V::set(1.0f);
+          V::store(slope + at, V::mul(s, V::add(one, V::mul(z, V::sub(one, s)))));
+          z = V::mul(z, s);
+        }
         if (skip) z = V::add(z, V::load(skip + at));
         V::store(Z + at, z);
       }
@@ -121,16 +128,17 @@ struct Kernel {
   // depend on the tile's width).
   template <int N, Epilogue kEpilogue>
   static void partial_tile(int cols, const float* Wp, int in, const float* bias, const float* H,
-                           int ldh, float* Z, int ldz, const float* skip) {
+                           int ldh, float* Z, int ldz, const float* skip, float* slope) {
     if constexpr (N > 0) {
-      if (cols == N) return tile<N, kEpilogue>(Wp, in, bias, H, ldh, Z, ldz, skip);
-      partial_tile<N - 1, kEpilogue>(cols, Wp, in, bias, H, ldh, Z, ldz, skip);
+      if (cols == N) return tile<N, kEpilogue>(Wp, in, bias, H, ldh, Z, ldz, skip, slope);
+      partial_tile<N - 1, kEpilogue>(cols, Wp, in, bias, H, ldh, Z, ldz, skip, slope);
     }
   }
 
   template <Epilogue kEpilogue>
   static void apply_all(const float* packed, int out, int packed_in, int in, const float* bias,
-                        const float* H, int ldh, int cols, float* Z, int ldz, const float* skip) {
+                        const float* H, int ldh, int cols, float* Z, int ldz, const float* skip,
+                        float* slope) {
     constexpr int T = V::tile_cols;
     // Panels outside, columns inside: a panel's weights (in x kPanelRows
     // floats, 8 KB at in = 128) stay in L1 while the columns stream past.
@@ -147,23 +155,28 @@ struct Kernel {
       for (int c = 0; c < wide * T; c += T) {
         const std::size_t z_at = std::size_t(c) * ldz + p;
         tile<T, kEpilogue>(Wp, in, b, H + std::size_t(c) * ldh, ldh, Z + z_at, ldz,
-                           skip ? skip + z_at : nullptr);
+                           skip ? skip + z_at : nullptr, slope ? slope + z_at : nullptr);
       }
       for (int c = wide * T, part = first_part; part > 0; c += part, part = cols - c) {
         const std::size_t z_at = std::size_t(c) * ldz + p;
         partial_tile<T, kEpilogue>(part, Wp, in, b, H + std::size_t(c) * ldh, ldh, Z + z_at, ldz,
-                                   skip ? skip + z_at : nullptr);
+                                   skip ? skip + z_at : nullptr, slope ? slope + z_at : nullptr);
       }
     }
   }
 
   static void apply(const float* packed, int out, int packed_in, int in, const float* bias,
                     const float* H, int ldh, int cols, float* Z, int ldz, Epilogue epilogue,
-                    const float* skip) {
-    if (epilogue == Epilogue::silu)
-      apply_all<Epilogue::silu>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip);
-    else
-      apply_all<Epilogue::linear>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip);
+                    const float* skip, float* slope) {
+    switch (epilogue) {
+      case Epilogue::linear:
+        return apply_all<Epilogue::linear>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip, slope);
+      case Epilogue::silu:
+        return apply_all<Epilogue::silu>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip, slope);
+      case Epilogue::silu_slope:
+        return apply_all<Epilogue::silu_slope>(packed, out, packed_in, in, bias, H, ldh, cols, Z, ldz, skip,
+                                               slope);
+    }
   }
 
   static constexpr Kernels kernels{&apply, &sigmoid_all};

@@ -230,13 +230,15 @@ void forward_chunk(const Mlp<T>& net, Chunk<T>& ch, const Pass<T>& pass) {
     const T* b = folded_time ? pass.time_bias : net.params().data() + layer.bias;
     const Block<T>& h = l == 0 ? ch.input : ch.post[l - 1];
     const int in = folded_time ? d : layer.in;
-    // Inference in fp32: SiLU on the kernel's accumulators, straight into post.
+    // fp32 SiLU on the kernel's accumulators, straight into post; a taped
+    // pass also keeps act'(z) in pre (with tangents or curvature it takes
+    // the separate activation pass below).
     if constexpr (std::is_same_v<T, float>) {
-      if (hidden && !keep && net.config().activation == Activation::silu &&
-          dense::panel_rows(layer.out) == layer.out) {
+      if (hidden && pass.tangents == 0 && !pass.curvature &&
+          net.config().activation == Activation::silu && dense::panel_rows(layer.out) == layer.out) {
         dense::apply((*pass.packed)[l].data(), layer.out, layer.in, in, b, h.data(), int(h.rows()),
-                     w, ch.post[l].data(), layer.out, dense::Epilogue::silu,
-                     layer.residual ? ch.post[l - 1].data() : nullptr);
+                     w, ch.post[l].data(), layer.out, keep ? dense::Epilogue::silu_slope : dense::Epilogue::silu,
+                     layer.residual ? ch.post[l - 1].data() : nullptr, keep ? pre.data() : nullptr);
         continue;
       }
     }

@@ -268,3 +268,31 @@ TEST_CASE("instruction sets: the best is supported, an unsupported one is refuse
   }
   dense::select_isa(dense::best_isa());
 }
+
+// The fused epilogues round as the separate activation pass of net.cpp does
+// (the linear kernel, sigmoid(), then h = z s (+ skip) and silu'(z) =
+// s (1 + z (1 - s)) in plain fp32), so a taped pass and inference give
+// the same bits, fused or not.
+TEST_CASE("the fused SiLU epilogues equal the linear kernel then the activation pass") {
+  for_each_isa([] {
+    const int out = 2 * dense::kPanelRows, in = out, cols = 19;
+    const std::vector<float> W = normals(std::size_t(out) * in, 21), b = normals(out, 22),
+                             H = normals(std::size_t(in) * cols, 23), skip = normals(std::size_t(out) * cols, 24);
+    std::vector<float> packed(dense::packed_size(out, in));
+    dense::pack(W.data(), out, in, packed.data());
+    const std::size_t n = std::size_t(out) * cols;
+    std::vector<float> z(n), s(n), silu(n), fused(n), slope(n);
+    dense::apply(packed.data(), out, in, in, b.data(), H.data(), in, cols, z.data(), out, dense::Epilogue::linear);
+    dense::sigmoid(z.data(), s.data(), n);
+    dense::apply(packed.data(), out, in, in, b.data(), H.data(), in, cols, silu.data(), out,
+                 dense::Epilogue::silu, skip.data());
+    dense::apply(packed.data(), out, in, in, b.data(), H.data(), in, cols, fused.data(), out,
+                 dense::Epilogue::silu_slope, skip.data(), slope.data());
+    int differing = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float h = z[i] * s[i] + skip[i], derivative = s[i] * (1.0f + z[i] * (1.0f - s[i]));
+      differing += silu[i] != h || fused[i] != h || slope[i] != derivative;
+    }
+    CHECK(differing == 0);
+  });
+}
