@@ -33,7 +33,7 @@ test-slurm: tools
 	@SDE_BIN=$(BIN) bash tests/slurm/job_array.sh
 
 # The executables alone: what the demo, the figures and the benchmarks run.
-TOOLS := sde-perturb sde-train sde-sample sde-likelihood sde-langevin sde-npy sde-plot
+TOOLS := sde-perturb sde-train sde-sample sde-likelihood sde-langevin sde-score sde-npy sde-plot
 tools: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target $(TOOLS)
 
