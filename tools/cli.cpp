@@ -17,6 +17,7 @@
 #include "io.hpp"
 #include "model.hpp"
 #include "parallel.hpp"
+#include "version.hpp"
 
 namespace sde::cli {
 
@@ -68,9 +69,16 @@ Sde SdeOptions::make() const {
   throw Error("unknown SDE");
 }
 
-Tool::Tool(std::string name, const std::string& description)
+Tool::Tool(std::string name, const std::string& description, const std::string& examples)
     : name_(std::move(name)), app_(description, name_), threads_(hardware_threads()) {
-  app_.set_version_flag("--version", std::string(name_) + " " + SDE_VERSION);
+  std::string footer = "\nExamples:\n";
+  for (std::size_t at = 0, end; at < examples.size(); at = end + 1) {
+    end = examples.find('\n', at);
+    if (end == std::string::npos) end = examples.size();
+    footer += "  " + examples.substr(at, end - at) + "\n";
+  }
+  app_.footer(footer);
+  app_.set_version_flag("--version", name_ + " " + version());
   app_.add_option("--threads", threads_, "Worker threads (output does not depend on it)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -302,7 +310,7 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
   }
   try {
     const auto start = std::chrono::steady_clock::now();
-    summary_ = Json{{"tool", name_}, {"version", SDE_VERSION}, {"settings", settings_of(app_)}};
+    summary_ = Json{{"tool", name_}, {"version", version()}, {"settings", settings_of(app_)}};
     if (app_.get_option_no_throw("--seed")) summary_["seed"] = seed_;
     summary_["isa"] = name_of(dense::kIsaNames, dense::active_isa());
     body();
