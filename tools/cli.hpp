@@ -2,7 +2,7 @@
 // with the one error printer and exit codes, the run summary and progress.
 //
 //   int main(int argc, char** argv) {
-//     sde::cli::Tool tool("sde-foo", "What it does.");
+//     sde::cli::Tool tool("sde-foo", "What it does.", "sde-foo in.npy -o out.npy\n");
 //     auto& out = tool.add_output();          // -o/--output, --dtype
 //     ...
 //     return tool.run(argc, argv, [&] { ...; tool.summary()["figure"] = ...; });
@@ -72,7 +72,8 @@ struct ScoreSource {
 
 class Tool {
 public:
-  Tool(std::string name, const std::string& description);
+  // examples: command lines, one per line, shown at the end of --help.
+  Tool(std::string name, const std::string& description, const std::string& examples);
 
   CLI::App& app() { return app_; }
   // For a tool made of subcommands: the shared options may follow the

@@ -33,7 +33,10 @@ sde::Matrix read_init_points(const std::string& path, std::size_t& n, bool n_giv
 }  // namespace
 
 int main(int argc, char** argv) {
-  sde::cli::Tool tool("sde-langevin", "Langevin MCMC and annealed Langevin dynamics from a score");
+  sde::cli::Tool tool("sde-langevin", "Langevin MCMC and annealed Langevin dynamics from a score",
+                      "sde-langevin --mixture data/seed000_1d.json -n 10000 --init uniform:-3,3 --steps 100 --step-size 0.01 -o lang.npy\n"
+                      "sde-langevin --mixture data/seed001_1d.json -n 10000 --annealed --sigma-max 20 --sigma-min 0.1 --levels 10 --steps 100 --step-size 0.05 -o ald.npy\n"
+                      "sde-langevin --model model.json -n 1000 --t 0.1 --steps 200 --step-size 0.001 -o chains.npy\n");
   auto& app = tool.app();
   std::size_t n = 1000;
   std::string init_spec = "normal:0,1";

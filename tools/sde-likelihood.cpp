@@ -11,7 +11,10 @@
 #include "likelihood.hpp"
 
 int main(int argc, char** argv) {
-  sde::cli::Tool tool("sde-likelihood", "Log-likelihood of data through the probability-flow ODE");
+  sde::cli::Tool tool("sde-likelihood", "Log-likelihood of data through the probability-flow ODE",
+                      "sde-likelihood --model model.json data.npy --truth data/ring8.json -o logp.npy\n"
+                      "sde-likelihood --model model.json --grid -6,6,-6,6,100,100 -o grid.npy\n"
+                      "sde-likelihood --mixture data/ring8.json data.npy --summary lik.json -o logp.npy\n");
   auto& app = tool.app();
   std::string data_path, divergence = "auto", latent_path;
   std::vector<double> grid;

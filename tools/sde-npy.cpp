@@ -244,7 +244,11 @@ Json compare(const std::vector<std::string>& files, const CompareOptions& opt, s
 int main(int argc, char** argv) {
   sde::cli::Tool tool("sde-npy",
                       "Inspect, join, cut and convert .npy arrays; sample statistics and "
-                      "sample-quality metrics. Results go to -o (default stdout).");
+                      "sample-quality metrics. Results go to -o (default stdout).",
+                      "sde-npy info samples.npy\n"
+                      "sde-npy stats samples.npy --mixture data/ring8.json\n"
+                      "sde-npy compare samples.npy data.npy\n"
+                      "sde-npy cat part0.npy part1.npy -o all.npy\n");
   CLI::App& app = tool.app();
   tool.require_subcommand("info, cat, slice, to-csv, from-csv, stats, compare");
   const auto& out = tool.add_output();

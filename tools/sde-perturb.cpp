@@ -9,7 +9,10 @@
 #include "spec.hpp"
 
 int main(int argc, char** argv) {
-  sde::cli::Tool tool("sde-perturb", "Draw x(t) ~ p_t from a mixture spec or data x(0).npy");
+  sde::cli::Tool tool("sde-perturb", "Draw x(t) ~ p_t from a mixture spec or data x(0).npy",
+                      "sde-perturb --mixture data/ring8.json -n 20000 -o data.npy\n"
+                      "sde-perturb data.npy --t 0.5 --sde vp -o xt.npy\n"
+                      "sde-perturb --mixture data/ring8.json -n 1000 -o - | sde-perturb - --frames 6 -o strip.npy\n");
   std::string data_path;
   std::size_t n = 0;
   double t = 0.0;

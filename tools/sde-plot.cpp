@@ -32,7 +32,10 @@ CLI::Option* add_parsed(CLI::App& app, const std::string& name, T& value, Parse 
 int main(int argc, char** argv) {
   sde::cli::Tool tool("sde-plot",
                       "Draw figures from .npy data, training logs and run summaries with gnuplot "
-                      "(PNG, SVG or PDF by the output's extension)");
+                      "(PNG, SVG or PDF by the output's extension)",
+                      "sde-plot scatter pc.npy --mixture data/ring8.json --color-by-component -o scatter.png\n"
+                      "sde-plot hist lang.npy --mixture data/seed000_1d.json -o hist.png\n"
+                      "sde-plot heatmap grid.npy --mixture data/ring8.json --grid -6,6,-6,6 -o heatmap.png\n");
   CLI::App& app = tool.app();
   tool.require_subcommand("hist, scatter, heatmap, evolution, strip, loss, curves");
   std::string output, script_path;

@@ -12,7 +12,11 @@
 #include "sample.hpp"
 
 int main(int argc, char** argv) {
-  sde::cli::Tool tool("sde-sample", "Draw samples by reversing an SDE from a score model");
+  sde::cli::Tool tool("sde-sample", "Draw samples by reversing an SDE from a score model",
+                      "sde-sample --model model.json -n 10000 -o pc.npy\n"
+                      "sde-sample --model model.json -n 10000 --sampler ode -o ode.npy\n"
+                      "sde-sample --model model.json -n 10000 --sampler ddim --eta 1 --steps 50 -o fast.npy\n"
+                      "sde-sample --mixture data/ring8.json --sde ve -n 10000 --summary s.json -o exact.npy\n");
   auto& app = tool.app();
   std::size_t n = 1000;
   std::string sampler = "pc", predictor = "reverse-diffusion", corrector = "langevin";

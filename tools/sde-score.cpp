@@ -95,7 +95,10 @@ sde::Matrix evaluate(const sde::ScoreModel& source, const sde::GaussianMixture* 
 }  // namespace
 
 int main(int argc, char** argv) {
-  sde::cli::Tool tool("sde-score", "The score, denoiser, noise prediction or exact log-density at given points and times");
+  sde::cli::Tool tool("sde-score", "The score, denoiser, noise prediction or exact log-density at given points and times",
+                      "sde-score --model model.json points.npy --t 0.1 -o score.npy\n"
+                      "sde-score --model model.json --grid=-6,6,-6,6,25,25 --t 0.1 --truth data/ring8.json -o field.npy\n"
+                      "sde-score --mixture data/ring8.json points.npy --times t.npy --what log-density -o logp.npy\n");
   auto& app = tool.app();
   std::string points_path, times_path, what_name = "score", truth_path;
   std::vector<double> grid;

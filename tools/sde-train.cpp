@@ -22,7 +22,11 @@ constexpr double kBands[] = {1e-5, 0.01, 0.1, 0.4, 1.0};
 using sde::Json;
 
 int main(int argc, char** argv) {
-  sde::cli::Tool tool("sde-train", "Train a score network on data (N x d .npy) by score matching");
+  sde::cli::Tool tool("sde-train", "Train a score network on data (N x d .npy) by score matching",
+                      "sde-train data.npy -o model.json --log loss.csv\n"
+                      "sde-train data.npy -o model.json --truth data/ring8.json --validation held_out.npy\n"
+                      "sde-train data.npy --recipe reference --sde ve --steps 10000 -o ve.json\n"
+                      "sde-train data.npy --resume model.json -o longer.json\n");
   auto& app = tool.app();
   // Help shows the standard recipe's values; a recipe fills what is not given.
   const sde::TrainRecipe shown = sde::train_recipe(sde::Recipe::standard, sde::Sde::vp());
