@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <type_traits>
@@ -78,6 +79,14 @@ Tool::Tool(std::string name, const std::string& description, const std::string& 
     footer += "  " + examples.substr(at, end - at) + "\n";
   }
   app_.footer(footer);
+  // Hidden: the tool's bash completion, generated from its option table
+  // (installed to share/bash-completion; see CMakeLists.txt).
+  app_.add_flag_callback("--bash-completion", [this] {
+        std::cout << bash_completion();
+        throw CLI::Success();
+      })
+      ->group("")
+      ->trigger_on_parse();
   app_.set_version_flag("--version", name_ + " " + version());
   app_.add_option("--threads", threads_, "Worker threads (output does not depend on it)")
       ->check(CLI::Range(1, 1024))
@@ -195,8 +204,8 @@ Json value_of(const std::string& text) {
 Json settings_of(const CLI::App& app) {
   Json settings = Json::object();
   for (const CLI::Option* opt : app.get_options()) {
-    if (opt == app.get_help_ptr() || opt == app.get_help_all_ptr() ||
-        opt->get_single_name() == "version" || opt->get_single_name() == "summary")
+    if (opt == app.get_help_ptr() || opt == app.get_help_all_ptr() || opt->get_single_name() == "version" ||
+        opt->get_single_name() == "summary" || opt->get_single_name() == "bash-completion")
       continue;
     const std::string key = opt->get_single_name();
     if (opt->get_expected_max() == 0) {  // a flag
@@ -267,6 +276,81 @@ void Tool::require_subcommand(const std::string& names) {
   app_.final_callback([this, names] {
     if (app_.get_subcommands().empty()) throw CLI::RequiredError("A subcommand (" + names + ")");
   });
+}
+
+namespace {
+
+// The values an option accepts, from the set CLI11 shows in its type name
+// ("TEXT:{f4,f8}" -> "f4 f8"); empty when it is not a fixed set.
+std::string choices_of(const CLI::Option& opt) {
+  std::string type = opt.get_type_name();
+  const auto open = type.find('{'), close = type.rfind('}');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "";
+  type = type.substr(open + 1, close - open - 1);
+  std::replace(type.begin(), type.end(), ',', ' ');
+  return type;
+}
+
+// The options of one (sub)command, with those of its option groups (which
+// CLI11 keeps as unnamed subcommands).
+std::vector<const CLI::Option*> options_of(const CLI::App& app) {
+  std::vector<const CLI::Option*> all = app.get_options();
+  for (const CLI::App* group : app.get_subcommands({}))
+    if (group->get_name().empty())
+      for (const CLI::Option* opt : options_of(*group))
+        if (opt != group->get_help_ptr()) all.push_back(opt);
+  return all;
+}
+
+// The visible option names of one (sub)command, space-separated.
+std::string option_words(const CLI::App& app) {
+  std::string words;
+  for (const CLI::Option* opt : options_of(app)) {
+    if (opt->get_group().empty()) continue;  // hidden
+    for (const std::string& n : opt->get_lnames()) words += " --" + n;
+    for (const std::string& n : opt->get_snames()) words += " -" + n;
+  }
+  return words;
+}
+
+}  // namespace
+
+std::string Tool::bash_completion() const {
+  std::string function = "_" + name_;
+  std::replace(function.begin(), function.end(), '-', '_');
+  std::string subcommands, choices, sub_options;
+  auto add_choices = [&](const CLI::App& app) {
+    for (const CLI::Option* opt : options_of(app))
+      if (const std::string values = choices_of(*opt); !values.empty())
+        for (const std::string& n : opt->get_lnames())
+          choices += fmt::format("    --{}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")); return ;;\n", n, values);
+  };
+  add_choices(app_);
+  for (const CLI::App* sub : app_.get_subcommands({})) {
+    if (sub->get_name().empty()) continue;  // an option group: its options are the tool's
+    subcommands += (subcommands.empty() ? "" : " ") + sub->get_name();
+    sub_options += fmt::format("      {}) opts+=\"{}\" ;;\n", sub->get_name(), option_words(*sub));
+    add_choices(*sub);
+  }
+  std::string s = fmt::format(
+      "# bash completion of {0}, generated from its option table by `{0} --bash-completion`\n"
+      "{1}() {{\n"
+      "  local cur=${{COMP_WORDS[COMP_CWORD]}} prev=${{COMP_WORDS[COMP_CWORD-1]}} sub= w opts\n",
+      name_, function);
+  if (!subcommands.empty()) {
+    std::string alternatives = subcommands;
+    std::replace(alternatives.begin(), alternatives.end(), ' ', '|');
+    s += fmt::format("  for w in \"${{COMP_WORDS[@]:1:COMP_CWORD-1}}\"; do case $w in {}) sub=$w ;; esac; done\n",
+                     alternatives);
+  }
+  if (!choices.empty()) s += "  case $prev in\n" + choices + "  esac\n";
+  s += fmt::format("  if [[ $cur == -* ]]; then\n    opts=\"{}\"\n", option_words(app_));
+  if (!sub_options.empty()) s += "    case $sub in\n" + sub_options + "    esac\n";
+  s += "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")); return\n  fi\n";
+  if (!subcommands.empty())
+    s += fmt::format("  [ -z \"$sub\" ] && COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))\n", subcommands);
+  s += fmt::format("  COMPREPLY+=($(compgen -f -- \"$cur\"))\n}}\ncomplete -o filenames -F {} {}\n", function, name_);
+  return s;
 }
 
 namespace {

@@ -105,6 +105,9 @@ public:
   // Progress on stderr when it is a terminal and --quiet is not given.
   std::unique_ptr<Progress> progress(const std::string& what, std::size_t total) const;
 
+  // A bash completion script for the tool, from its options (and subcommands).
+  std::string bash_completion() const;
+
   // Parse argv, run body, write the summary; map errors to messages and exit codes.
   int run(int argc, char** argv, const std::function<void()>& body);
 
