@@ -4,7 +4,7 @@ JOBS  ?= $(shell nproc)
 BIN   := $(BUILD)/bin
 MAKEFLAGS += --no-print-directory
 
-.PHONY: help deps configure build tools test test-slurm demo clean bench
+.PHONY: help deps configure build tools test test-slurm install demo clean bench
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,12 @@ build: configure
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The tools, their man pages and bash completions, the data specs, figure
+# recipes and the numpy model reader, under PREFIX (cmake --install).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The README's Slurm recipe for real: a one-node cluster started here (as
 # root), a job array of sde-sample --shard tasks on alternating kernels, the

@@ -12,6 +12,7 @@ packages=(
   python3-numpy   # tests: golden .npy files and numpy.load round trips
   gnuplot-nox     # sde-plot
   parallel        # the sharding test runs GNU parallel as the README shows
+  help2man        # the man pages, from each tool's --help
 )
 for extra in "$@"; do
   case "$extra" in
