@@ -213,6 +213,12 @@ Json parse_json(const std::string& text) {
     const std::size_t at = what.find("at line ");
     throw Error(at == std::string::npos ? "invalid JSON: " + what
                                         : "invalid JSON " + what.substr(at));
+  } catch (const Json::out_of_range& e) {
+    // A number beyond double's range: "[json.exception.out_of_range.406]
+    // number overflow parsing '1E400'".
+    const std::string what = e.what();
+    const std::size_t at = what.find("] ");
+    throw Error("invalid JSON: " + (at == std::string::npos ? what : what.substr(at + 2)));
   }
 }
 

@@ -190,6 +190,17 @@ TEST_CASE("parse_json reports the position of a syntax error") {
   CHECK(message.find("json.exception") == std::string::npos);
 }
 
+// Found by tests/fuzz/fuzz_mixture: a number past double's range was
+// nlohmann's out_of_range, which escaped as an unhandled exception.
+TEST_CASE("parse_json: a number beyond double's range is an sde::Error") {
+  try {
+    sde::parse_json("{\"weights\": [1], \"means\": [-2.8E461907], \"stds\": [1]}");
+    FAIL("no error");
+  } catch (const sde::Error& e) {
+    CHECK(std::string(e.what()) == "invalid JSON: number overflow parsing '-2.8E461907'");
+  }
+}
+
 TEST_CASE("read_mixture: errors carry the path") {
   const fs::path bad = write_temp("sde_test_spec_bad.json",
                                   R"({"weights": [0.5, 0.4], "means": [0, 1], "stds": [1, 1]})");
