@@ -4,7 +4,7 @@ JOBS  ?= $(shell nproc)
 BIN   := $(BUILD)/bin
 MAKEFLAGS += --no-print-directory
 
-.PHONY: help deps configure build tools test test-slurm install demo clean bench
+.PHONY: help deps configure build tools test test-sanitize test-slurm fuzz install demo clean bench
 .DEFAULT_GOAL := help
 
 help:
@@ -24,6 +24,31 @@ build: configure
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The unit and CLI tests built with AddressSanitizer and UBSan (own build dir).
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) $(call generator,$(SANITIZE_BUILD)) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSDE_SANITIZE=ON > /dev/null
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	@cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer on each reader of untrusted input (tests/fuzz), FUZZ_SECONDS each,
+# from the seed corpora in tests/fuzz/corpus; findings are left as crash-* files.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZERS := npy mixture model csv
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@CXX=clang++ cmake -S . -B $(FUZZ_BUILD) $(call generator,$(FUZZ_BUILD)) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSDE_FUZZ=ON > /dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$f && echo "== fuzz_$$f, $(FUZZ_SECONDS) s" && \
+	  $(FUZZ_BUILD)/bin/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus/$$f tests/fuzz/corpus/$$f \
+	    > $(FUZZ_BUILD)/fuzz_$$f.log 2>&1; rc=$$?; \
+	  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|Done)" $(FUZZ_BUILD)/fuzz_$$f.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz_$$f found a problem: $(FUZZ_BUILD)/fuzz_$$f.log"; exit 1; }; \
+	done
 
 # The tools, their man pages and bash completions, the data specs, figure
 # recipes and the numpy model reader, under PREFIX (cmake --install).

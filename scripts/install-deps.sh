@@ -4,6 +4,7 @@
 #   scripts/install-deps.sh          build, test, demo, figures
 #   scripts/install-deps.sh --bench  also what `make bench` needs
 #   scripts/install-deps.sh --slurm  also what `make test-slurm` needs
+#   scripts/install-deps.sh --fuzz   also what `make fuzz` needs
 set -euo pipefail
 packages=(
   build-essential cmake
@@ -25,7 +26,9 @@ for extra in "$@"; do
       ) ;;
     --slurm)
       packages+=(slurmctld slurmd slurm-client munge) ;;  # tests/slurm/job_array.sh
-    *) echo "install-deps.sh: unknown option $extra (expected --bench, --slurm)" >&2; exit 2 ;;
+    --fuzz)
+      packages+=(clang libclang-rt-dev) ;;  # make fuzz: clang's libFuzzer and sanitizers
+    *) echo "install-deps.sh: unknown option $extra (expected --bench, --slurm, --fuzz)" >&2; exit 2 ;;
   esac
 done
 missing=()
