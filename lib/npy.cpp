@@ -407,7 +407,20 @@ NpyArray read_npy(std::istream& in) {
   if (header.fortran_order) array.data = fortran_to_c(std::move(array.data), header.shape);
   array.shape = std::move(header.shape);
   array.stored = type.stored;
+  array.descr = header.descr;
   return array;
+}
+
+std::string NpyArray::dtype_name() const {
+  if (descr.size() != 3) return "float64";  // made in memory, not read
+  const int bits = 8 * (descr[2] - '0');
+  switch (descr[1]) {
+    case 'f': return fmt::format("float{}", bits);
+    case 'i': return fmt::format("int{}", bits);
+    case 'u': return fmt::format("uint{}", bits);
+    case 'b': return "bool";
+  }
+  return descr;
 }
 
 NpyArray read_npy_file(const std::string& path) {

@@ -33,6 +33,10 @@ struct NpyArray {
   std::vector<std::size_t> shape;  // empty for a 0-D scalar
   std::vector<double> data;        // C order, size() values
   DType stored = DType::f8;        // dtype found in the file (f4 for float32, f8 otherwise)
+  std::string descr;               // the file's dtype as numpy writes it: '<f8', '<i8', '|b1'
+
+  // numpy's name of the file's dtype: "float32", "int64", "uint8", "bool".
+  std::string dtype_name() const;
 
   // Number of elements: the product of shape (1 for a 0-D scalar).
   std::size_t size() const;

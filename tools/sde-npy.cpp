@@ -49,27 +49,31 @@ sde::IndexSpec usage_checked(const std::string& option, const std::string& text)
 
 // -------------------------------------------------------------- subcommands
 
-// One JSON line per file: shape, dtype and per-column figures, where the
-// columns are the last axis (a 1-D or 0-D array has one column).
+// One JSON line per file: shape, the file's dtype and per-column figures,
+// where the columns are the last axis (a 1-D or 0-D array has one column)
+// and the figures run over every other axis. A K x N x d trajectory has K
+// frames of N rows.
 void info(const std::vector<std::string>& files, const Sink& sink) {
   std::string lines;
   for (const std::string& path : files) {
     const NpyArray a = sde::read_npy_file(path);
     const auto cols = static_cast<Eigen::Index>(a.shape.size() >= 2 ? a.shape.back() : 1);
-    const Eigen::Index rows = cols == 0 ? 0 : static_cast<Eigen::Index>(a.data.size()) / cols;
+    const Eigen::Index values_per_column = cols == 0 ? 0 : static_cast<Eigen::Index>(a.data.size()) / cols;
     const sde::ColumnSummary s =
-        sde::column_summary(Eigen::Map<const sde::Matrix>(a.data.data(), rows, cols));
-    lines += Json{{"file", path},
-                  {"shape", a.shape},
-                  {"dtype", a.stored == sde::DType::f4 ? "f4" : "f8"},
-                  {"rows", a.rows()},
-                  {"columns", cols},
-                  {"min", list(s.min)},
-                  {"max", list(s.max)},
-                  {"mean", list(s.mean)},
-                  {"non_finite", s.non_finite}}
-                 .dump() +
-             "\n";
+        sde::column_summary(Eigen::Map<const sde::Matrix>(a.data.data(), values_per_column, cols));
+    Json line = {{"file", path}, {"shape", a.shape}, {"dtype", a.dtype_name()}};
+    if (a.shape.size() >= 3) {
+      line["frames"] = a.shape.front();
+      line["rows"] = cols == 0 || a.shape.front() == 0 ? 0 : values_per_column / Eigen::Index(a.shape.front());
+    } else {
+      line["rows"] = a.rows();
+    }
+    line.update(Json{{"columns", cols},
+                     {"min", list(s.min)},
+                     {"max", list(s.max)},
+                     {"mean", list(s.mean)},
+                     {"non_finite", s.non_finite}});
+    lines += line.dump() + "\n";
   }
   sink.text(lines);
 }
@@ -252,6 +256,9 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   tool.require_subcommand("info, cat, slice, to-csv, from-csv, stats, compare");
   const auto& out = tool.add_output();
+  app.get_option("--dtype")
+      ->description("Output dtype of arrays (default: the inputs' own, f4 when every input is float32)")
+      ->default_str("");
   const std::uint64_t& seed = tool.add_seed();
   const std::string& mixture = tool.add_mixture(false);
   const Sink sink{out, app.get_option("--dtype")};

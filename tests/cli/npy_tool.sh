@@ -31,7 +31,11 @@ for f in f4 f8 int fortran bigendian empty0 flat v2 v3 traj; do
   py "info $f.npy matches numpy" "
 a = np.load('$f.npy'); j = json.loads(open('info_$f.json').read())
 assert j['shape'] == list(a.shape), (j['shape'], a.shape)
-assert j['dtype'] == ('f4' if a.dtype == np.float32 else 'f8'), j['dtype']
+assert j['dtype'] == a.dtype.name, (j['dtype'], a.dtype.name)  # the file's own dtype: int64 stays int64
+if a.ndim >= 3:  # a K x N x d trajectory: K frames of N rows
+    assert (j['frames'], j['rows'], j['columns']) == (a.shape[0], int(np.prod(a.shape[1:-1])), a.shape[-1]), j
+else:
+    assert 'frames' not in j and j['rows'] == (a.shape[0] if a.ndim else 1), j
 cols = a.reshape(-1, a.shape[-1] if a.ndim > 1 else 1).astype(np.float64)
 if len(cols):
     assert j['min'] == list(cols.min(0)) and j['max'] == list(cols.max(0)), j
