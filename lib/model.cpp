@@ -165,7 +165,8 @@ Model model_from_json(const Json& j) {
                                   "architecture", "training", "time_frequencies", "weights", "ema",
                                   "optimizer"},
                               what);
-  if (!j.is_object() || j.value("format", "") != kFormat)
+  // (j.value("format", "") would throw nlohmann's type_error for a non-string.)
+  if (!j.is_object() || !j.contains("format") || j["format"] != kFormat)
     throw Error(fmt::format("not an sde-tools model (expected \"format\": \"{}\")", kFormat));
   const std::int64_t version = json::integer(json::field(j, "version", what), "version");
   if (version != kVersion)

@@ -160,6 +160,8 @@ TEST_CASE("the model file round-trips exactly and rejects corrupt files") {
   Json bad = j;
   bad["format"] = "something-else";
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("not an sde-tools model"), Error);
+  bad["format"] = Json::object();  // found by tests/fuzz/fuzz_model: was nlohmann's type_error
+  CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("not an sde-tools model"), Error);
   bad = j;
   bad["version"] = 99;
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("version 99"), Error);
