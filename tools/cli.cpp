@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <new>
 
 #include "dense.hpp"
 #include "enum_names.hpp"
@@ -404,6 +405,14 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
     return 0;
   } catch (const Error& e) {
     std::cerr << name_ << ": " << e.message() << "\n";
+  } catch (const std::bad_alloc&) {
+    std::cerr << name_ << ": out of memory\n";
+  } catch (const Json::exception& e) {
+    // The readers turn JSON problems into sde::Error with the file; should
+    // one slip through, say what is wrong without nlohmann's "[json.exception.type_error.302] ".
+    const std::string what = e.what();
+    const std::size_t cause = what.find("] ");
+    std::cerr << name_ << ": unexpected JSON: " << (cause == std::string::npos ? what : what.substr(cause + 2)) << "\n";
   } catch (const std::exception& e) {
     std::cerr << name_ << ": " << e.what() << "\n";
   }
