@@ -200,11 +200,22 @@ Json value_of(const std::string& text) {
   return text;
 }
 
+// The options of one (sub)command, with those of its option groups (which
+// CLI11 keeps as unnamed subcommands).
+std::vector<const CLI::Option*> options_of(const CLI::App& app) {
+  std::vector<const CLI::Option*> all = app.get_options();
+  for (const CLI::App* group : app.get_subcommands({}))
+    if (group->get_name().empty())
+      for (const CLI::Option* opt : options_of(*group))
+        if (opt != group->get_help_ptr()) all.push_back(opt);
+  return all;
+}
+
 // Every option's value as JSON: flags as booleans, repeated or list options
 // as arrays, defaults where the option was not given.
 Json settings_of(const CLI::App& app) {
   Json settings = Json::object();
-  for (const CLI::Option* opt : app.get_options()) {
+  for (const CLI::Option* opt : options_of(app)) {  // option groups' too
     if (opt == app.get_help_ptr() || opt == app.get_help_all_ptr() || opt->get_single_name() == "version" ||
         opt->get_single_name() == "summary" || opt->get_single_name() == "bash-completion")
       continue;
@@ -224,7 +235,8 @@ Json settings_of(const CLI::App& app) {
       settings[key] = list;
     }
   }
-  for (const CLI::App* sub : app.get_subcommands()) settings.update(settings_of(*sub));
+  for (const CLI::App* sub : app.get_subcommands())
+    if (!sub->get_name().empty()) settings.update(settings_of(*sub));
   return settings;
 }
 
@@ -290,17 +302,6 @@ std::string choices_of(const CLI::Option& opt) {
   type = type.substr(open + 1, close - open - 1);
   std::replace(type.begin(), type.end(), ',', ' ');
   return type;
-}
-
-// The options of one (sub)command, with those of its option groups (which
-// CLI11 keeps as unnamed subcommands).
-std::vector<const CLI::Option*> options_of(const CLI::App& app) {
-  std::vector<const CLI::Option*> all = app.get_options();
-  for (const CLI::App* group : app.get_subcommands({}))
-    if (group->get_name().empty())
-      for (const CLI::Option* opt : options_of(*group))
-        if (opt != group->get_help_ptr()) all.push_back(opt);
-  return all;
 }
 
 // The visible option names of one (sub)command, space-separated.

@@ -118,6 +118,13 @@ expect_error "an adaptive ODE has no steps" 2 "--steps: does not apply" out.npy 
 expect_error "tolerances are dopri5's" 2 "--rtol: applies to --solver dopri5 only" out.npy sde-sample --mixture "$RING" -n 5 --sampler ode --solver euler --rtol 1e-3 -o out.npy
 expect_error "bad eps" 1 "eps" out.npy sde-sample --mixture "$RING" -n 5 --eps 2 -o out.npy
 expect_error "increasing --times" 1 "times" out.npy sde-sample --mixture "$RING" --sampler ddim -n 5 --times 0.5,0.7 -o out.npy
+check "a PC run with every sampler option given" sde-sample --mixture "$RING" --sde ve -n 20 --steps 10 --snr 0.2 \
+  --corrector-steps 2 --predictor euler-maruyama -o opts.npy --summary opts.json
+py "... its summary holds every setting, those of option groups too" "
+s = json.load(open('opts.json'))['settings']
+assert (s['snr'], s['corrector-steps'], s['predictor'], s['sde']) == (0.2, 2, 'euler-maruyama', 've'), s
+assert s['mixture'].endswith('ring8.json') and {'eta', 'order', 'rtol', 'solver', 'schedule', 'class', 'guidance'} <= set(s), s
+"
 expect_error "missing model file" 1 "sde-sample: nosuch.json" out.npy sde-sample --model nosuch.json -n 5 -o out.npy
 expect_error "unknown prior" 2 "prior" out.npy sde-sample --mixture "$RING" --prior uniform -n 5 -o out.npy
 expect_error "exact prior with a class" 1 "--prior exact is the unconditional" out.npy sde-sample --mixture "$RING" --prior exact --class 1 -n 5 -o out.npy
