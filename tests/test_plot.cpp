@@ -465,3 +465,30 @@ TEST_CASE("PDF dates are rewritten in place, so the bytes depend only on the scr
   CHECK(plot::with_pdf_dates(pdf, 1700000000).find("D:20231114221320Z") != std::string::npos);
   CHECK(plot::with_pdf_dates("no dates", 0) == "no dates");
 }
+
+// Arrows: one per grid point, centred on it, the longest of all panels 0.9
+// grid cells long (or each, normalised), coloured by length on one scale.
+TEST_CASE("quiver: arrows centred on the grid, scaled to the cell, coloured by length") {
+  plot::VectorField a{{0, 2}, {0, 1}, 3, 2, {1, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0.5}, "a"};
+  plot::VectorField b = a;
+  b.u = {0, 0, 0, 0, 0, 0};
+  b.v = {0, 0, 2, 0, 0, 0};
+  for (const bool normalize : {false, true}) {
+    CAPTURE(normalize);
+    const plot::Figure f = plot::quiver_figure({a, b}, {}, std::nullopt, normalize, {});
+    REQUIRE(f.panels.size() == 2);
+    const plot::Layer& arrows = f.panels[0].layers.back();
+    CHECK(arrows.style == plot::Style::vectors);
+    REQUIRE(arrows.data.size() == 6);
+    // Cell = 0.9 min(dx, dy) = 0.9; the longest vector (b's, 2) sets the scale.
+    const double first = normalize ? 0.9 : 0.9 / 2;
+    CHECK(arrows.data[0][2] == doctest::Approx(first));      // dx of (1, 0) at (0, 0)
+    CHECK(arrows.data[0][0] == doctest::Approx(-first / 2));  // centred on x = 0
+    CHECK(arrows.data[0][4] == 1);                            // coloured by length
+    CHECK(arrows.data[5][3] == doctest::Approx(normalize ? 0.9 : 0.9 / 4));
+    CHECK(arrows.data[5][1] == doctest::Approx(1 - arrows.data[5][3] / 2));
+    CHECK(arrows.data[1][2] == 0);  // a zero vector stays a point
+    CHECK(f.panels[1].color.range->max == 2);
+  }
+  CHECK_THROWS_AS(plot::quiver_figure({a}, {"one", "two"}, std::nullopt, false, {}), sde::Error);
+}

@@ -35,9 +35,10 @@ int main(int argc, char** argv) {
                       "(PNG, SVG or PDF by the output's extension)",
                       "sde-plot scatter pc.npy --mixture data/ring8.json --color-by-component -o scatter.png\n"
                       "sde-plot hist lang.npy --mixture data/seed000_1d.json -o hist.png\n"
-                      "sde-plot heatmap grid.npy --mixture data/ring8.json --grid -6,6,-6,6 -o heatmap.png\n");
+                      "sde-plot heatmap grid.npy --mixture data/ring8.json --grid -6,6,-6,6 -o heatmap.png\n"
+                      "sde-plot quiver field.npy --grid=-6,6,-6,6,25,25 --mixture data/ring8.json --t 0.1 -o field.png\n");
   CLI::App& app = tool.app();
-  tool.require_subcommand("hist, scatter, heatmap, evolution, strip, loss, curves");
+  tool.require_subcommand("hist, scatter, heatmap, quiver, evolution, strip, loss, curves");
   std::string output, script_path;
   app.add_option("-o,--output", output, "Figure file: .png, .svg or .pdf")->required();
   app.add_option("--script", script_path, "Also write the gnuplot program to this file");
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
   CLI::App* heatmap =
       command("heatmap", "Log-density grids (sde-likelihood --grid) beside the exact one", any,
               "ny x nx log-density grids");
+  CLI::App* quiver = command("quiver", "Vector fields (sde-score --grid) as arrows over the exact density's contours",
+                             some, "nx ny x 2 vectors");
   CLI::App* evolution =
       command("evolution", "Density over time of a 1-D trajectory, with sample paths", one,
               "K x N x 1 trajectory");
@@ -109,7 +112,12 @@ int main(int argc, char** argv) {
              "XMIN,XMAX,YMIN,YMAX[,NX,NY]")
       ->required();
   heatmap->add_flag("--exp", exp, "Show the density instead of the log-density");
-  for (CLI::App* sub : {hist, scatter, heatmap})
+  add_parsed(*quiver, "--grid", grid, plot::parse_grid_spec, "The grid the field was evaluated on (sde-score --grid)",
+             "XMIN,XMAX,YMIN,YMAX,NX,NY")
+      ->required();
+  bool normalize = false;
+  quiver->add_flag("--normalize", normalize, "Arrows of one length: directions only (colour still shows length)");
+  for (CLI::App* sub : {hist, scatter, heatmap, quiver})
     sub->add_option("--panel-title", panel_titles, "Title of the next panel (repeat per panel)")
         ->expected(1)
         ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -161,6 +169,11 @@ int main(int argc, char** argv) {
         std::vector<plot::Grid> grids;
         for (const std::string& f : files) grids.push_back(plot::read_grid(f, grid));
         return plot::heatmap_figure(grids, exact, grid, panel_titles, exp, look);
+      }
+      if (quiver->parsed()) {
+        std::vector<plot::VectorField> fields;
+        for (const std::string& f : files) fields.push_back(plot::read_vector_field(f, grid));
+        return plot::quiver_figure(fields, panel_titles, exact, normalize, look);
       }
       if (evolution->parsed() || strip->parsed()) {
         const plot::Trajectory trajectory =

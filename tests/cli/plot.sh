@@ -29,6 +29,8 @@ sde-langevin --mixture "$LINE" -n 300 --steps 50 --step-size 0.1 --trajectory 11
   -o chains.npy --summary chains.json -q
 sde-likelihood --mixture "$RING" --grid -6,6,-6,6,12,10 -o grid.npy -q
 sde-train ring.npy --steps 20 --log loss.csv --log-every 2 -o model.json -q
+sde-score --model model.json --grid=-6,6,-6,6,9,7 --t 0.1 -o field.npy -q
+sde-score --mixture "$RING" --grid=-6,6,-6,6,9,7 --t 0.1 -o exact_field.npy -q
 echo "1,nan" | sde-npy from-csv - -o known.npy
 for steps in 5 10; do
   sde-sample --mixture "$RING" -n 200 --sampler ddim --steps $steps -o s$steps.npy --summary s$steps.json -q
@@ -44,6 +46,11 @@ plots "scatter of one class" class.png scatter ring.npy --mixture "$RING" --clas
 plots "heatmap of a grid and the exact one" heatmap.png heatmap grid.npy --mixture "$RING" \
   --grid -6,6,-6,6 --zrange -20:0
 plots "heatmap of the exact density alone" exact.png heatmap --mixture "$RING" --grid -6,6,-6,6,30,20 --exp
+plots "quiver of a learned and the exact score at t = 0.1" quiver.png quiver field.npy exact_field.npy \
+  --grid=-6,6,-6,6,9,7 --mixture "$RING" --t 0.1 --panel-title learned --panel-title exact
+plots "quiver of directions only" quiver_n.png quiver field.npy --grid=-6,6,-6,6,9,7 --normalize
+check "quiver: an arrow per grid point in the gnuplot program" bash -c \
+  "sde-plot quiver field.npy --grid=-6,6,-6,6,9,7 -o q.png --script q.gp && grep -q 'with vectors' q.gp"
 plots "evolution with steps from the summary" evolution.png evolution chains.npy --times chains.json --paths 3
 plots "strip with times and contours" strip.png strip strip.npy --times strip.json --mixture "$RING"
 plots "strip of chosen frames, listed times" strip2.png strip strip.npy --frames 0,-1 --times 0,0.3,0.6,1
@@ -81,6 +88,10 @@ expect_error "frame times that do not fit" 1 '3 frame times for a trajectory of 
   sde-plot evolution chains.npy --times 0,1,2 -o out.png
 expect_error "grid of another size" 1 'grid.npy: shape \(10, 12\) is not the ny x nx = 12 x 10' out.png \
   sde-plot heatmap grid.npy --grid -6,6,-6,6,10,12 -o out.png
+expect_error "a field on another grid" 1 'field.npy: expected nx ny x 2 = 80 x 2 vectors' out.png \
+  sde-plot quiver field.npy --grid=-6,6,-6,6,10,8 -o out.png
+expect_error "a field without the grid's size" 1 'needs the grid.s size' out.png \
+  sde-plot quiver field.npy --grid=-6,6,-6,6 -o out.png
 expect_error "missing summary key" 1 "s5.json: no key 'nfe'" out.png \
   sde-plot curves s5.json --x nfe --y nfe_mean -o out.png
 expect_error "class without a mixture" 1 'need the mixture' out.png sde-plot scatter ring.npy --class 1 -o out.png

@@ -172,6 +172,9 @@ std::string plot_clause(const Layer& layer, const std::string& data) {
       return data + " using 1:2:3 with image" + title;
     case Style::contours:  // drawn from the table the contour pass wrote (put_contour_pass)
       return data + "c using 1:2 with lines lw " + size + color + title;
+    case Style::vectors:
+      return data + " using 1:2:3:4:5 with vectors head filled size screen 0.008,20 lw " + size +
+             " lc palette" + title;
   }
   throw Error("unknown layer style");
 }
@@ -186,9 +189,10 @@ void put_contour_pass(std::string& out, const Layer& layer, const std::string& d
   out += "unset contour\nset surface\n";
 }
 
+// Whether the panel colours by the palette (and so wants a colour bar).
 bool has_image(const Panel& panel) {
   return std::any_of(panel.layers.begin(), panel.layers.end(),
-                     [](const Layer& l) { return l.style == Style::image; });
+                     [](const Layer& l) { return l.style == Style::image || l.style == Style::vectors; });
 }
 
 }  // namespace

@@ -42,6 +42,7 @@ enum class Style {
   rgb_points,   // x, y, 0xRRGGBB: every point its own colour
   image,        // x, y, z on a regular grid (scan lines along x), coloured by the palette
   contours,     // x, y, z on a regular grid (scan lines along x), drawn at `levels` of z
+  vectors,      // x, y, dx, dy, c: an arrow from (x, y) by (dx, dy), coloured by c through the palette
 };
 
 struct Layer {

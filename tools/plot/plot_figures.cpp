@@ -282,6 +282,50 @@ Figure scatter_figure(const std::vector<Matrix>& samples, const std::vector<std:
   return point_panels(std::move(panels), std::vector(samples.size(), exact), options);
 }
 
+Figure quiver_figure(const std::vector<VectorField>& fields, const std::vector<std::string>& titles,
+                     const std::optional<ExactDensity>& exact, bool normalize,
+                     const FigureOptions& options) {
+  if (fields.empty()) throw Error("no vector field to draw");
+  if (!titles.empty() && titles.size() != fields.size())
+    throw Error(fmt::format("{} panel titles for {} panels", titles.size(), fields.size()));
+  double longest = 0;
+  for (const VectorField& f : fields)
+    for (std::size_t i = 0; i < f.u.size(); ++i) longest = std::max(longest, std::hypot(f.u[i], f.v[i]));
+  const Range color = options.colorrange.value_or(Range{0, longest > 0 ? longest : 1});
+  Figure figure;
+  for (std::size_t k = 0; k < fields.size(); ++k) {
+    const VectorField& f = fields[k];
+    const double dx = (f.x.max - f.x.min) / static_cast<double>(f.nx - 1);
+    const double dy = (f.y.max - f.y.min) / static_cast<double>(f.ny - 1);
+    const double cell = 0.9 * std::min(dx, dy);
+    Table arrows;
+    for (std::size_t r = 0; r < f.ny; ++r)
+      for (std::size_t c = 0; c < f.nx; ++c) {
+        const std::size_t i = r * f.nx + c;
+        const double length = std::hypot(f.u[i], f.v[i]);
+        // Arrows centred on their grid point, so the field reads the same either way.
+        const double scale = length == 0 ? 0 : cell / (normalize ? length : longest);
+        const double x = f.x.min + static_cast<double>(c) * dx, y = f.y.min + static_cast<double>(r) * dy;
+        arrows.push_back({x - 0.5 * scale * f.u[i], y - 0.5 * scale * f.v[i], scale * f.u[i],
+                          scale * f.v[i], length});
+      }
+    Panel p = panel("x₁", "x₂");
+    p.title = titles.empty() ? f.title : titles[k];
+    p.x.range = Range{f.x.min - dx / 2, f.x.max + dx / 2};
+    p.y.range = Range{f.y.min - dy / 2, f.y.max + dy / 2};
+    p.color.label = "length";
+    p.color.range = color;
+    p.equal_scales = true;
+    p.legend = Legend::none;
+    if (exact) p.layers.push_back(exact_contours(*exact, *p.x.range, *p.y.range));
+    p.layers.push_back(layer(Style::vectors, "", "", 1, std::move(arrows)));
+    figure.panels.push_back(std::move(p));
+  }
+  figure.width = fields.size() > 1 ? 340 * static_cast<int>(fields.size()) + 120 : 640;
+  figure.height = fields.size() > 1 ? 400 : 600;
+  return figure;
+}
+
 Figure heatmap_figure(std::vector<Grid> grids, const std::optional<ExactDensity>& exact,
                       GridSpec spec, const std::vector<std::string>& titles, bool as_density,
                       const FigureOptions& options) {

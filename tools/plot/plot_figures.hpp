@@ -42,6 +42,15 @@ Figure heatmap_figure(std::vector<Grid> grids, const std::optional<ExactDensity>
                       GridSpec spec, const std::vector<std::string>& titles, bool as_density,
                       const FigureOptions& options);
 
+// One panel per 2-D vector field (sde-score --grid), in a row on shared,
+// equally scaled axes: an arrow at every grid point, coloured by its length
+// (one colour scale for all panels), over the exact density's contours when
+// given. Arrows are scaled so that the longest of all panels spans 0.9 grid
+// cells, or with `normalize` every arrow does (directions only).
+Figure quiver_figure(const std::vector<VectorField>& fields, const std::vector<std::string>& titles,
+                     const std::optional<ExactDensity>& exact, bool normalize,
+                     const FigureOptions& options);
+
 // 1-D trajectory: the histogram of every frame as a heatmap over (frame, x),
 // with the first `paths` sample paths drawn on top. Needs K >= 2 frames.
 Figure evolution_figure(const Trajectory& trajectory, const FrameAxis& axis, int bins, int paths,

@@ -231,6 +231,25 @@ Trajectory read_trajectory(const std::string& path, std::size_t dim) {
   return read_array(path, [&](const NpyArray& a) { return as_trajectory(a, dim); });
 }
 
+VectorField as_vector_field(const NpyArray& a, const GridSpec& spec) {
+  if (spec.nx == 0) throw Error("a vector field needs the grid's size: --grid XMIN,XMAX,YMIN,YMAX,NX,NY");
+  if (a.shape.size() != 2 || a.shape[1] != 2 || a.shape[0] != spec.nx * spec.ny)
+    throw Error(fmt::format("expected nx ny x 2 = {} x 2 vectors (sde-score --grid), got shape {}",
+                            spec.nx * spec.ny, a.shape_string()));
+  const Matrix m = as_matrix(a);
+  require_finite(m);
+  VectorField field{spec.x, spec.y, spec.nx, spec.ny, {}, {}, ""};
+  field.u.assign(m.col(0).data(), m.col(0).data() + m.rows());
+  field.v.assign(m.col(1).data(), m.col(1).data() + m.rows());
+  return field;
+}
+
+VectorField read_vector_field(const std::string& path, const GridSpec& spec) {
+  VectorField field = read_array(path, [&](const NpyArray& a) { return as_vector_field(a, spec); });
+  field.title = path;
+  return field;
+}
+
 Grid read_grid(const std::string& path, const GridSpec& spec) {
   Grid grid = read_array(path, [&](const NpyArray& a) { return as_grid(a, spec); });
   grid.title = path;

@@ -83,6 +83,18 @@ GridSpec parse_grid_spec(const std::string& text);  // throws sde::Error
 // must have when the spec gives one.
 Grid as_grid(const NpyArray& a, const GridSpec& spec);
 
+// A 2-D vector field on a regular grid (sde-score --grid): u[r * nx + c]
+// and v[...] at the points of Grid's layout.
+struct VectorField {
+  Range x, y;
+  std::size_t nx = 0, ny = 0;
+  std::vector<double> u, v;
+  std::string title;
+};
+// A finite (nx ny) x 2 array of vectors, x fastest, on a spec that gives
+// its size.
+VectorField as_vector_field(const NpyArray& a, const GridSpec& spec);
+
 // What the frames of a trajectory are: their times (label "t"), Langevin
 // steps ("step") or just frame numbers ("frame").
 struct FrameAxis {
@@ -118,6 +130,7 @@ Matrix read_samples(const std::string& path, int dim, const std::vector<double>&
 std::vector<double> read_known(const std::string& path);
 Trajectory read_trajectory(const std::string& path, std::size_t dim);
 Grid read_grid(const std::string& path, const GridSpec& spec);  // titled with the path
+VectorField read_vector_field(const std::string& path, const GridSpec& spec);  // titled with the path
 // The axis of K frames from `times`: empty for frame numbers, a run summary
 // (a .json file) for its frame times, or comma-separated times ("0,0.5,1").
 // Throws unless there are exactly K of them.
