@@ -356,6 +356,21 @@ std::string Tool::bash_completion() const {
 }
 
 namespace {
+// A message as it may reach a terminal: control characters (an escape
+// sequence in a .npy header or a file name, a stray newline) shown as \xNN
+// instead of acting on the terminal; UTF-8 text passes unchanged.
+std::string printable(const std::string& message) {
+  std::string out;
+  for (const char c : message) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out += c;
+  }
+  return out;
+}
+
 // INT, TERM, HUP: remove the temporaries of unfinished outputs, then die of
 // the signal as the default action would (exit status 128 + signal).
 extern "C" void remove_outputs_and_reraise(int signal_number) {
@@ -384,14 +399,14 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
   } catch (const CLI::Success& e) {  // --help, --version
     return app_.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << name_ << ": " << e.what() << "\n";
+    std::cerr << name_ << ": " << printable(e.what()) << "\n";
     std::cerr << "Run with --help for more information.\n";
     return 2;
   }
   try {
     select_isa_from_environment();
   } catch (const Error& e) {
-    std::cerr << name_ << ": " << e.message() << "\n";
+    std::cerr << name_ << ": " << printable(e.message()) << "\n";
     return 2;
   }
   try {
@@ -405,7 +420,7 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
     if (!summary_path_.empty()) write_text(summary_path_, summary_.dump(2) + "\n");
     return 0;
   } catch (const Error& e) {
-    std::cerr << name_ << ": " << e.message() << "\n";
+    std::cerr << name_ << ": " << printable(e.message()) << "\n";
   } catch (const std::bad_alloc&) {
     std::cerr << name_ << ": out of memory\n";
   } catch (const Json::exception& e) {
@@ -413,9 +428,10 @@ int Tool::run(int argc, char** argv, const std::function<void()>& body) {
     // one slip through, say what is wrong without nlohmann's "[json.exception.type_error.302] ".
     const std::string what = e.what();
     const std::size_t cause = what.find("] ");
-    std::cerr << name_ << ": unexpected JSON: " << (cause == std::string::npos ? what : what.substr(cause + 2)) << "\n";
+    std::cerr << name_ << ": unexpected JSON: "
+              << printable(cause == std::string::npos ? what : what.substr(cause + 2)) << "\n";
   } catch (const std::exception& e) {
-    std::cerr << name_ << ": " << e.what() << "\n";
+    std::cerr << name_ << ": " << printable(e.what()) << "\n";
   }
   return 1;
 }

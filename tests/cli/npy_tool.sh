@@ -195,4 +195,14 @@ expect_error "missing CSV" 1 "sde-npy: nosuch.csv: " out.npy sde-npy from-csv no
 expect_error "compare of different dimensions" 1 "sde-npy: int.npy: has 2 columns" - sde-npy compare f8.npy int.npy
 expect_error "unknown subcommand" 2 "not expected: bogus" - sde-npy bogus
 expect_error "no subcommand" 2 "A subcommand .* is required" - sde-npy
+# A header carrying a terminal escape sequence: the message shows it as
+# \x1b, and no control byte reaches stderr.
+"$PYTHON" -c "
+import struct
+header = b\"{'descr': '<f8\\x1b[31m', 'fortran_order': False, 'shape': (1,), }\"
+header += b' ' * (63 - len(header) % 64) + b'\\n'
+open('escape.npy', 'wb').write(b'\\x93NUMPY\\x01\\x00' + struct.pack('<H', len(header)) + header + bytes(8))
+"
+expect_error "an escape sequence in a header is shown, not sent" 1 'sde-npy: escape.npy: .*\\x1b\[31m' - sde-npy info escape.npy
+check "... and stderr holds no control byte" bash -c "! sde-npy info escape.npy 2>&1 >/dev/null | grep -qP '[\\x00-\\x09\\x0b-\\x1f]'"
 finish
