@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "error.hpp"
 
@@ -36,7 +37,16 @@ double number(const Json& j, const std::string& name) {
 std::int64_t integer(const Json& j, const std::string& name) {
   if (!j.is_number_integer())
     throw Error(fmt::format("{}: expected an integer, got {}", name, j.type_name()));
+  if (j.is_number_unsigned() && j.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+    throw Error(fmt::format("{}: {} is too large", name, j.get<std::uint64_t>()));
   return j.get<std::int64_t>();
+}
+
+int small_integer(const Json& j, const std::string& name) {
+  const std::int64_t value = integer(j, name);
+  if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max())
+    throw Error(fmt::format("{}: {} is out of range", name, value));
+  return static_cast<int>(value);
 }
 
 const std::string& string(const Json& j, const std::string& name) {

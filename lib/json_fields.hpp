@@ -17,6 +17,9 @@ void reject_unknown_fields(const Json& j, std::initializer_list<std::string_view
 const Json& field(const Json& j, const std::string& key, std::string_view what);
 double number(const Json& j, const std::string& name);
 std::int64_t integer(const Json& j, const std::string& name);
+// A whole number that fits an int (sizes, counts): 16.7 or 2^32 + 2 are
+// errors, not truncated.
+int small_integer(const Json& j, const std::string& name);
 const std::string& string(const Json& j, const std::string& name);
 const Json& array(const Json& j, const std::string& name);
 // An array of exactly n numbers (n = 0: any length).

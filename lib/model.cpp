@@ -79,13 +79,14 @@ NetConfig architecture_from_json(const Json& j) {
                                   "fourier_scale", "sinusoidal_positions", "residual"},
                               what);
   NetConfig c;
-  c.dim = static_cast<int>(json::integer(json::field(j, "dim", what), "architecture.dim"));
+  c.dim = json::small_integer(json::field(j, "dim", what), "architecture.dim");
   c.hidden.clear();
-  for (double h : json::numbers(json::field(j, "hidden", what), "architecture.hidden"))
-    c.hidden.push_back(static_cast<int>(h));
+  const Json& hidden = json::array(json::field(j, "hidden", what), "architecture.hidden");
+  for (std::size_t l = 0; l < hidden.size(); ++l)
+    c.hidden.push_back(json::small_integer(hidden[l], fmt::format("architecture.hidden[{}]", l)));
   c.activation = parse_activation(json::string(json::field(j, "activation", what), "architecture.activation"));
   c.embedding = parse_time_embedding(json::string(json::field(j, "embedding", what), "architecture.embedding"));
-  c.frequencies = static_cast<int>(json::integer(json::field(j, "frequencies", what), "architecture.frequencies"));
+  c.frequencies = json::small_integer(json::field(j, "frequencies", what), "architecture.frequencies");
   c.fourier_scale = json::number(json::field(j, "fourier_scale", what), "architecture.fourier_scale");
   c.sinusoidal_positions =
       json::number(json::field(j, "sinusoidal_positions", what), "architecture.sinusoidal_positions");

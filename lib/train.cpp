@@ -118,8 +118,8 @@ TrainOptions train_options_from_json(const Json& j) {
       json::numbers(optional("lognormal", Json{o.lognormal_mean, o.lognormal_std}), name("lognormal"), 2);
   o.lognormal_mean = lognormal[0];
   o.lognormal_std = lognormal[1];
-  o.noise_levels = static_cast<int>(json::integer(get("levels"), name("levels")));
-  o.batch = static_cast<int>(json::integer(get("batch"), name("batch")));
+  o.noise_levels = json::small_integer(get("levels"), name("levels"));
+  o.batch = json::small_integer(get("batch"), name("batch"));
   o.adam.lr = json::number(get("lr"), name("lr"));
   o.adam.horizon = json::integer(optional("horizon", 0), name("horizon"));
   o.adam.warmup = json::integer(get("warmup"), name("warmup"));

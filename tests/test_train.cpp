@@ -162,6 +162,15 @@ TEST_CASE("the model file round-trips exactly and rejects corrupt files") {
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("not an sde-tools model"), Error);
   bad["format"] = Json::object();  // found by tests/fuzz/fuzz_model: was nlohmann's type_error
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("not an sde-tools model"), Error);
+  // Sizes are whole numbers that fit an int, not truncated to one.
+  for (const auto& [field, value, message] :
+       {std::tuple{"dim", Json(4294967298LL), "architecture.dim: 4294967298 is out of range"},
+        {"hidden", Json::array({16.7}), "architecture.hidden[0]: expected an integer, got number"},
+        {"frequencies", Json(18446744073709551615ULL), "architecture.frequencies: 18446744073709551615 is too large"}}) {
+    Json wrong = j;
+    wrong["architecture"][field] = value;
+    CHECK_THROWS_WITH_AS(model_from_json(wrong), message, Error);
+  }
   bad = j;
   bad["version"] = 99;
   CHECK_THROWS_WITH_AS(model_from_json(bad), doctest::Contains("version 99"), Error);
