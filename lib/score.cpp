@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "error.hpp"
+#include "parallel.hpp"
 
 namespace sde {
 
@@ -76,6 +77,39 @@ void MixtureScore::score_divergence(const Matrix& x, const Vector& t, Matrix& sc
   Vector m, s;
   kernel(t, m, s);
   mix_.score_divergence(x, m, s, score_out, divergence);
+}
+
+Matrix evaluate_quantity(const ScoreModel& source, const GaussianMixture* exact, ScoreQuantity what,
+                         const Matrix& x, const Vector& t, int threads) {
+  if (what == ScoreQuantity::log_density && !exact) throw Error("log p_t is known only for the exact mixture");
+  // Rows per task: the unit the threads take.
+  constexpr std::size_t kRowsPerTask = 1024;
+  const Sde& process = source.sde();
+  Matrix out(x.rows(), what == ScoreQuantity::log_density ? 1 : x.cols());
+  parallel_for(std::size_t(x.rows()), kRowsPerTask, threads, [&](std::size_t begin, std::size_t end) {
+    const auto at = Eigen::Index(begin), n = Eigen::Index(end - begin);
+    const Matrix rows = x.middleRows(at, n);
+    const Vector times = t.segment(at, n);
+    Vector m(n), s(n);
+    for (Eigen::Index i = 0; i < n; ++i) m(i) = process.mean_coeff(times(i)), s(i) = process.std(times(i));
+    if (what == ScoreQuantity::log_density) {
+      Vector density(n);
+      exact->log_density(rows, m, s, density);
+      out.middleRows(at, n) = density;
+      return;
+    }
+    Matrix score(n, x.cols());
+    source.score(rows, times, score);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      switch (what) {
+        case ScoreQuantity::score: out.row(at + i) = score.row(i); break;
+        case ScoreQuantity::denoiser: out.row(at + i) = (rows.row(i) + s(i) * s(i) * score.row(i)) / m(i); break;
+        case ScoreQuantity::noise: out.row(at + i) = -s(i) * score.row(i); break;
+        case ScoreQuantity::log_density: break;
+      }
+    }
+  });
+  return out;
 }
 
 }  // namespace sde

@@ -1,6 +1,8 @@
 // The score source every sampler, likelihood and Langevin method uses: the
 // exact mixture oracle or a trained network, behind one interface.
 #pragma once
+#include <utility>
+
 #include "mixture.hpp"
 #include "sde.hpp"
 #include "types.hpp"
@@ -75,5 +77,21 @@ private:
   GaussianMixture mix_;
   Sde sde_;
 };
+
+// What a score source says at (x, t), besides the score itself: the
+// denoiser E[x(0) | x(t) = x] = (x + s^2 score) / m (Tweedie's formula), the
+// noise prediction -s score, or, known only for the exact mixture, log p_t.
+enum class ScoreQuantity { score, denoiser, noise, log_density };
+inline constexpr std::pair<ScoreQuantity, const char*> kScoreQuantityNames[] = {
+    {ScoreQuantity::score, "score"},
+    {ScoreQuantity::denoiser, "denoiser"},
+    {ScoreQuantity::noise, "noise"},
+    {ScoreQuantity::log_density, "log-density"}};
+
+// The quantity at every row (N x d; N x 1 for log_density, which needs
+// `exact`, the source's mixture), on up to `threads` threads: each row
+// depends on that row alone, so any thread count gives the same bits.
+Matrix evaluate_quantity(const ScoreModel& source, const GaussianMixture* exact, ScoreQuantity what,
+                         const Matrix& x, const Vector& t, int threads);
 
 }  // namespace sde

@@ -7,6 +7,8 @@
 // here a correct implementation fails a given seed with probability < 0.2%.
 #include <doctest/doctest.h>
 
+#include <Eigen/Cholesky>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,6 +21,7 @@
 #include "rng.hpp"
 #include "score.hpp"
 #include "sde.hpp"
+#include "test_mixtures.hpp"
 
 using sde::GaussianMixture;
 using sde::MixtureScore;
@@ -674,4 +677,45 @@ TEST_CASE("MixtureScore: per-row t through the SDE's kernel coefficients") {
       CHECK(out.row(i) == expected.transpose());
     }
   }
+}
+
+// The denoiser sde-score reports, (x + s^2 score) / m, against E[x(0) | x(t)]
+// computed directly: the component posteriors times each component's
+// conditional mean mu_k + m Sigma_k (m^2 Sigma_k + s^2 I)^-1 (x - m mu_k).
+// Both are double-precision closed forms: 1e-9 relative is rounding.
+TEST_CASE("evaluate_quantity: Tweedie's denoiser is the exact posterior mean; noise and log p_t") {
+  const GaussianMixture mix = sde::testing::full_5d();
+  for (const Sde& process : {Sde::vp(), Sde::ve(), Sde::subvp()}) {
+    CAPTURE(process.name());
+    const MixtureScore oracle(mix, process);
+    const int n = 40, d = mix.dim();
+    Matrix x(n, d);
+    Vector t(n);
+    sde::Stream rng(17, sde::Purpose::noise, 0);
+    for (int i = 0; i < n; ++i) {
+      t(i) = 0.02 + 0.9 * rng.uniform();
+      for (int j = 0; j < d; ++j) x(i, j) = 3 * rng.normal();
+    }
+    const Matrix denoised = sde::evaluate_quantity(oracle, &mix, sde::ScoreQuantity::denoiser, x, t, 2);
+    const Matrix noise = sde::evaluate_quantity(oracle, &mix, sde::ScoreQuantity::noise, x, t, 1);
+    const Matrix score = sde::evaluate_quantity(oracle, &mix, sde::ScoreQuantity::score, x, t, 3);
+    const Matrix logp = sde::evaluate_quantity(oracle, &mix, sde::ScoreQuantity::log_density, x, t, 2);
+    for (int i = 0; i < n; ++i) {
+      const double m = process.mean_coeff(t(i)), s = process.std(t(i));
+      std::vector<double> post(mix.weights().size());
+      const double log_density = mix.posteriors(x.row(i).data(), post.data(), m, s);
+      RowVector want = RowVector::Zero(d);
+      for (std::size_t k = 0; k < post.size(); ++k) {
+        const Matrix cov = m * m * mix.covariance(int(k)) + s * s * Matrix::Identity(d, d);
+        const Vector gain = cov.llt().solve((x.row(i) - m * mix.means().row(int(k))).transpose());
+        want += post[k] * (mix.means().row(int(k)) + m * (mix.covariance(int(k)) * gain).transpose());
+      }
+      CHECK((denoised.row(i) - want).norm() <= 1e-9 * want.norm());
+      CHECK((noise.row(i) + s * score.row(i)).norm() <= 1e-12 * noise.row(i).norm());
+      CHECK(logp(i, 0) == doctest::Approx(log_density).epsilon(1e-12));
+    }
+  }
+  CHECK_THROWS_AS(sde::evaluate_quantity(MixtureScore(mix, Sde::vp()), nullptr, sde::ScoreQuantity::log_density,
+                                         Matrix::Zero(1, 5), Vector::Constant(1, 0.5), 1),
+                  sde::Error);
 }

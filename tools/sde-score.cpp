@@ -11,19 +11,8 @@
 #include "enum_names.hpp"
 #include "error.hpp"
 #include "io.hpp"
-#include "parallel.hpp"
 
 namespace {
-
-enum class Quantity { score, denoiser, noise, log_density };
-constexpr std::pair<Quantity, const char*> kQuantityNames[] = {{Quantity::score, "score"},
-                                                               {Quantity::denoiser, "denoiser"},
-                                                               {Quantity::noise, "noise"},
-                                                               {Quantity::log_density, "log-density"}};
-
-// Rows per task: the unit the threads take (each row's value depends on
-// that row alone, so any split gives the same bytes).
-constexpr std::size_t kRowsPerTask = 1024;
 
 // A usage error unless g is xmin,xmax,ymin,ymax,nx,ny with xmin < xmax,
 // ymin < ymax and whole nx, ny >= 2 (at most 1e8 points).
@@ -61,37 +50,6 @@ sde::Vector read_times(const std::string& path, Eigen::Index n, double lowest) {
   return m.col(0);
 }
 
-// The quantity at every row, on the tool's threads.
-sde::Matrix evaluate(const sde::ScoreModel& source, const sde::GaussianMixture* exact, Quantity what,
-                     const sde::Matrix& x, const sde::Vector& t, int threads) {
-  const sde::Sde& process = source.sde();
-  sde::Matrix out(x.rows(), what == Quantity::log_density ? 1 : x.cols());
-  sde::parallel_for(std::size_t(x.rows()), kRowsPerTask, threads, [&](std::size_t begin, std::size_t end) {
-    const auto at = Eigen::Index(begin), n = Eigen::Index(end - begin);
-    const sde::Matrix rows = x.middleRows(at, n);
-    const sde::Vector times = t.segment(at, n);
-    sde::Vector m(n), s(n);
-    for (Eigen::Index i = 0; i < n; ++i) m(i) = process.mean_coeff(times(i)), s(i) = process.std(times(i));
-    if (what == Quantity::log_density) {
-      sde::Vector density(n);
-      exact->log_density(rows, m, s, density);
-      out.middleRows(at, n) = density;
-      return;
-    }
-    sde::Matrix score(n, x.cols());
-    source.score(rows, times, score);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      switch (what) {
-        case Quantity::score: out.row(at + i) = score.row(i); break;
-        case Quantity::denoiser: out.row(at + i) = (rows.row(i) + s(i) * s(i) * score.row(i)) / m(i); break;
-        case Quantity::noise: out.row(at + i) = -s(i) * score.row(i); break;
-        case Quantity::log_density: break;
-      }
-    }
-  });
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,15 +76,15 @@ int main(int argc, char** argv) {
     if (points_opt->count() == 0 && grid_opt->count() == 0) throw CLI::RequiredError("points or --grid");
     if (grid_opt->count() > 0) check_grid(grid);
     if (t_opt->count() == 0 && app.get_option("--times")->count() == 0) throw CLI::RequiredError("--t or --times");
-    const Quantity what = [&] {
+    const sde::ScoreQuantity what = [&] {
       try {
-        return sde::parse_name(kQuantityNames, what_name, "quantity");
+        return sde::parse_name(sde::kScoreQuantityNames, what_name, "quantity");
       } catch (const sde::Error& e) {
         throw CLI::ValidationError("--what", e.what());
       }
     }();
     const bool model = app.get_option("--model")->count() > 0;
-    if (what == Quantity::log_density && model)
+    if (what == sde::ScoreQuantity::log_density && model)
       throw CLI::ValidationError("--what", "log-density is known only for --mixture");
     if (truth_opt->count() > 0 && !model) throw CLI::ValidationError("--truth", "needs --model (a --mixture is exact)");
     if (model && t_opt->count() > 0 && t == 0)
@@ -134,7 +92,7 @@ int main(int argc, char** argv) {
   });
 
   return tool.run(argc, argv, [&] {
-    const Quantity what = sde::parse_name(kQuantityNames, what_name, "quantity");
+    const sde::ScoreQuantity what = sde::parse_name(sde::kScoreQuantityNames, what_name, "quantity");
     const sde::cli::ScoreSource source = tool.load_score_source();
     std::optional<sde::GaussianMixture> truth;
     if (!truth_path.empty()) truth = sde::read_mixture(truth_path);
@@ -157,7 +115,7 @@ int main(int argc, char** argv) {
     const sde::Vector times = t_opt->count() ? sde::Vector::Constant(x.rows(), t) : read_times(times_path, x.rows(), lowest);
 
     const sde::GaussianMixture* exact = source.mixture ? &*source.mixture : nullptr;
-    const sde::Matrix out = evaluate(*source.score, exact, what, x, times, tool.threads());
+    const sde::Matrix out = sde::evaluate_quantity(*source.score, exact, what, x, times, tool.threads());
     auto& summary = tool.summary();
     summary["score"] = source.description;
     summary["sde"] = sde::sde_to_json(source.score->sde());
@@ -165,14 +123,14 @@ int main(int argc, char** argv) {
     summary["rows"] = x.rows();
     if (truth) {
       const sde::MixtureScore oracle(*truth, source.score->sde());
-      const sde::Matrix want = evaluate(oracle, &*truth, what, x, times, tool.threads());
+      const sde::Matrix want = sde::evaluate_quantity(oracle, &*truth, what, x, times, tool.threads());
       const double error = (out - want).norm(), scale = want.norm();
       summary["truth"] = {{"relative_error", scale > 0 ? error / scale : error},
                           {"max_abs_error", (out - want).cwiseAbs().maxCoeff()}};
       sde::cli::note(tool, fmt::format("relative error against the exact {}: {:.4g}", what_name,
                                        scale > 0 ? error / scale : error));
     }
-    if (what == Quantity::log_density)
+    if (what == sde::ScoreQuantity::log_density)
       sde::cli::write_array(output, {std::size_t(out.rows())}, out.data());
     else
       sde::cli::write_matrix(output, out);
