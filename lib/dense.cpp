@@ -42,15 +42,6 @@ bool cpu_has(Isa isa) {
 #endif
 }
 
-// One fp32 FMA where the build has the instruction; without, two roundings.
-inline float fused_multiply_add(float a, float b, float c) {
-#if defined(__FMA__)
-  return __builtin_fmaf(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
 struct Selection {
   Isa isa;
   const detail::Kernels* kernels;
@@ -111,26 +102,5 @@ void apply(const float* packed, int out, int packed_in, int in, const float* bia
 }
 
 void sigmoid(const float* z, float* s, std::size_t n) { selection().kernels->sigmoid(z, s, n); }
-
-void apply_rows(const float* W, int first, int out, int ldw, int in, const float* bias,
-                const float* H, int ldh, int cols, float* Z, int ldz) {
-  // Eight partial sums over i mod 8, added pairwise: the same order in every
-  // build (the compiler may run the eight as one vector; the rounding is the
-  // same), unlike a reduction over the CPU's vector width.
-  constexpr int kLanes = 8;
-  const int whole = in - in % kLanes;
-  for (int c = 0; c < cols; ++c) {
-    const float* h = H + std::size_t(c) * ldh;
-    for (int o = first; o < out; ++o) {
-      const float* w = W + std::size_t(o) * ldw;
-      float acc[kLanes] = {};
-      for (int i = 0; i < whole; i += kLanes)
-        for (int k = 0; k < kLanes; ++k) acc[k] = fused_multiply_add(w[i + k], h[i + k], acc[k]);
-      float z = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
-      for (int i = whole; i < in; ++i) z = fused_multiply_add(w[i], h[i], z);
-      Z[std::size_t(c) * ldz + o] = z + (bias ? bias[o] : 0.0f);
-    }
-  }
-}
 
 }  // namespace sde::dense

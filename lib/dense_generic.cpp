@@ -1,6 +1,7 @@
 // The kernel in scalar code, for CPUs without AVX2 (compiled with the
 // build's own flags): 16 outputs by one column. With FMA in the build it
-// rounds as the vector kernels do; without, a b + c rounds twice.
+// rounds as the vector kernels do; without, a b + c rounds twice. Also
+// apply_rows, which every kernel shares.
 #include "dense_kernel.hpp"
 
 namespace sde::dense {
@@ -32,5 +33,28 @@ struct V {
 }  // namespace generic
 
 const detail::Kernels detail::kGenericKernels = detail::Kernel<generic::V>::kernels;
+
+// The rows outside the panels, whatever kernel runs: a handful of dot
+// products (the output layer's d), in scalar code with the generic FMA.
+void apply_rows(const float* W, int first, int out, int ldw, int in, const float* bias,
+                const float* H, int ldh, int cols, float* Z, int ldz) {
+  // Eight partial sums over i mod 8, added pairwise: the same order in every
+  // build (the compiler may run the eight as one vector; the rounding is the
+  // same), unlike a reduction over the CPU's vector width.
+  constexpr int kLanes = 8;
+  const int whole = in - in % kLanes;
+  for (int c = 0; c < cols; ++c) {
+    const float* h = H + std::size_t(c) * ldh;
+    for (int o = first; o < out; ++o) {
+      const float* w = W + std::size_t(o) * ldw;
+      float acc[kLanes] = {};
+      for (int i = 0; i < whole; i += kLanes)
+        for (int k = 0; k < kLanes; ++k) acc[k] = generic::V::fma(w[i + k], h[i + k], acc[k]);
+      float z = ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+      for (int i = whole; i < in; ++i) z = generic::V::fma(w[i], h[i], z);
+      Z[std::size_t(c) * ldz + o] = z + (bias ? bias[o] : 0.0f);
+    }
+  }
+}
 
 }  // namespace sde::dense
